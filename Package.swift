@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Settings applied to every Swift target.
+// ExistentialAny (SE-0335): spell `any Protocol` so existential costs are visible.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "petrel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "petrel", targets: ["Petrel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.10.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian -dev packages)
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+
+        // MARK: Pure core: addresses, domains, limits. No I/O.
+        .target(name: "MailCore", swiftSettings: swiftSettings),
+
+        // MARK: The only place with SQL.
+        .target(
+            name: "MailStore",
+            dependencies: [
+                "MailCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Password schemes and authentication.
+        .target(
+            name: "MailAuth",
+            dependencies: [
+                "MailCore", "MailStore", "CCrypt", "CArgon2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: The `petrel` executable.
+        .executableTarget(
+            name: "Petrel",
+            dependencies: [
+                "MailCore", "MailStore", "MailAuth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "PetrelCLITests", dependencies: [], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,121 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The PostgreSQL connection pool every part of the store goes through.
+///
+/// The pool (PostgresNIO's `PostgresClient`) needs a running task; ``withDatabase(_:options:logger:_:)``
+/// scopes one around a body of work, which is what the CLI does. A server runs ``run()`` in its
+/// service group instead.
+public final class Database: Sendable {
+    public struct Options: Sendable {
+        /// Most connections one node opens. Each PostgreSQL connection costs the server a process.
+        public var maximumConnections: Int = 20
+        /// How long to wait for a connection before calling the database unreachable.
+        public var connectTimeout: Duration = .seconds(10)
+        public init() {}
+    }
+
+    public let url: DatabaseURL
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(url: DatabaseURL, options: Options = .init(), logger: Logger) throws {
+        self.url = url
+        self.logger = logger
+        var configuration: PostgresClient.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            configuration = .init(host: host, port: port, username: url.username, password: url.password,
+                                  database: url.database, tls: try Self.clientTLS(url.tls))
+        case .unixSocket(let directory, let port):
+            configuration = .init(unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: url.username,
+                                  password: url.password, database: url.database)
+        }
+        configuration.options.maximumConnections = options.maximumConnections
+        configuration.options.connectTimeout = options.connectTimeout
+        // The pool's background logger: PostgresNIO warns when a request arrives in the instant
+        // before run() has started, which withDatabase does by design; keep that out of CLI output.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: background)
+        self.connectTimeout = options.connectTimeout
+    }
+
+    let connectTimeout: Duration
+
+    static func clientTLS(_ mode: DatabaseURL.TLSMode) throws -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: return .disable
+        case .prefer: return .prefer(.makeClientConfiguration())
+        case .require: return .require(.makeClientConfiguration())
+        }
+    }
+
+    /// Runs the pool until cancelled (a server's service group does this).
+    public func run() async { await client.run() }
+
+    /// Opens the pool, checks that the database answers, runs `body`, and closes the pool.
+    public static func withDatabase<Result: Sendable>(
+        _ url: DatabaseURL, options: Options = .init(), logger: Logger,
+        _ body: @Sendable (Database) async throws -> Result
+    ) async throws -> Result {
+        let database = try Database(url: url, options: options, logger: logger)
+        try await database.probe()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+
+    /// Connects once, outside the pool, so that an unreachable database is reported at once and
+    /// by name instead of requests waiting on a pool that keeps retrying.
+    public func probe() async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        var configuration: PostgresConnection.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            switch url.tls {
+            case .disable: tls = .disable
+            case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            configuration = .init(host: host, port: port, username: url.username, password: url.password,
+                                  database: url.database, tls: tls)
+        case .unixSocket(let directory, let port):
+            configuration = .init(unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: url.username,
+                                  password: url.password, database: url.database)
+        }
+        let seconds = connectTimeout.components.seconds
+        configuration.options.connectTimeout = .seconds(seconds)
+        do {
+            let connection = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw StoreError.from(error, location: url.location)
+        }
+    }
+
+    /// Runs a query, mapping errors to ``StoreError``.
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        do { return try await client.query(query, logger: logger) } catch { throw mapError(error) }
+    }
+
+    /// Runs `body` in one transaction, mapping errors to ``StoreError``.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw mapError(error.closureError ?? error.commitError ?? error.beginError ?? error)
+        } catch {
+            throw mapError(error)
+        }
+    }
+
+    func mapError(_ error: any Error) -> StoreError { StoreError.from(error, location: url.location) }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import MailCore
+import PostgresNIO
+
+extension Directory {
+    /// Adds an account in an existing local domain. `passwordHash` is stored as given
+    /// (Dovecot scheme syntax); hashing is the caller's job (MailAuth).
+    @discardableResult
+    public func addAccount(_ address: EmailAddress, passwordHash: String, displayName: String = "",
+                           quotaBytes: Int64 = 0, quotaMessages: Int64 = 0) async throws -> AccountRecord {
+        let domain = try await domain(address.domain)
+        if let target = domain.aliasOf {
+            throw StoreError(.conflict, "\(address.domain) is an alias domain of \(target): add the account in \(target)")
+        }
+        do {
+            try await database.query("""
+                INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, quota_messages)
+                VALUES (\(domain.id), \(address.localPart), \(address.description), \(passwordHash), \(displayName),
+                        \(quotaBytes), \(quotaMessages))
+                """)
+        } catch let error as StoreError where error.kind == .alreadyExists {
+            throw StoreError(.alreadyExists, "account \(address) already exists")
+        }
+        return try await account(address)
+    }
+
+    public func account(_ address: EmailAddress) async throws -> AccountRecord {
+        guard let record = try await accounts(address: address).first else {
+            throw StoreError(.notFound, "account \(address) does not exist")
+        }
+        return record
+    }
+
+    /// All accounts, those of one domain, or the one with that address.
+    public func accounts(domain: DomainName? = nil, address: EmailAddress? = nil) async throws -> [AccountRecord] {
+        let rows = try await database.query("""
+            SELECT a.id, a.address, a.display_name, a.password_hash, a.quota_bytes, a.quota_messages,
+                   a.used_bytes, a.used_messages, a.active, a.created_at
+            FROM accounts a JOIN domains d ON d.id = a.domain_id
+            WHERE (\(domain?.ascii)::text IS NULL OR d.name = \(domain?.ascii))
+              AND (\(address?.description)::text IS NULL OR a.address = \(address?.description))
+            ORDER BY d.name, a.local_part
+            """)
+        var out: [AccountRecord] = []
+        for try await (id, address, name, hash, qb, qm, ub, um, active, created)
+            in rows.decode((Int64, String, String, String, Int64, Int64, Int64, Int64, Bool, Date).self) {
+            out.append(AccountRecord(id: id, address: address, displayName: name,
+                                     passwordScheme: PasswordHashFormat.schemeName(of: hash),
+                                     quotaBytes: qb, quotaMessages: qm, usedBytes: ub, usedMessages: um,
+                                     active: active, createdAt: created))
+        }
+        return out
+    }
+
+    /// The stored hash of an account, for authentication; nil when there is no such account.
+    /// The domain's active flag is folded into `active`.
+    public func credentials(_ address: EmailAddress) async throws -> StoredCredentials? {
+        let rows = try await database.query("""
+            SELECT a.id, a.address, a.password_hash, a.active AND d.active
+            FROM accounts a JOIN domains d ON d.id = a.domain_id
+            WHERE a.address = \(address.description)
+            """)
+        for try await (id, address, hash, active) in rows.decode((Int64, String, String, Bool).self) {
+            return StoredCredentials(accountID: id, address: address, passwordHash: hash, active: active)
+        }
+        return nil
+    }
+
+    public func setPasswordHash(_ address: EmailAddress, _ hash: String) async throws {
+        try await updateAccount(address, "UPDATE accounts SET password_hash = \(hash), password_changed_at = now() WHERE address = \(address.description) RETURNING id")
+    }
+
+    public func setAccountActive(_ address: EmailAddress, _ active: Bool) async throws {
+        try await updateAccount(address, "UPDATE accounts SET active = \(active) WHERE address = \(address.description) RETURNING id")
+    }
+
+    public func setDisplayName(_ address: EmailAddress, _ name: String) async throws {
+        try await updateAccount(address, "UPDATE accounts SET display_name = \(name) WHERE address = \(address.description) RETURNING id")
+    }
+
+    /// Sets the limits; nil leaves a limit as it is, 0 removes it.
+    public func setQuota(_ address: EmailAddress, bytes: Int64?, messages: Int64?) async throws {
+        try await updateAccount(address, """
+            UPDATE accounts SET quota_bytes = coalesce(\(bytes), quota_bytes),
+                                quota_messages = coalesce(\(messages), quota_messages)
+            WHERE address = \(address.description) RETURNING id
+            """)
+    }
+
+    public func removeAccount(_ address: EmailAddress) async throws {
+        try await updateAccount(address, "DELETE FROM accounts WHERE address = \(address.description) RETURNING id")
+    }
+
+    private func updateAccount(_ address: EmailAddress, _ query: PostgresQuery) async throws {
+        let rows = try await database.query(query)
+        for try await _ in rows { return }
+        throw StoreError(.notFound, "account \(address) does not exist")
+    }
+}
