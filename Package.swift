@@ -70,9 +70,23 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL
+        // that `make test` starts (scripts/with-test-postgres.sh).
+        .target(
+            name: "PetrelTestSupport",
+            dependencies: [
+                "MailStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PetrelTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "PetrelCLITests", dependencies: [], swiftSettings: swiftSettings),
+        .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailStore", "PetrelTestSupport"],
+                    exclude: ["Fixtures/generate-password-fixtures.sh"],
+                    resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "PetrelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore"], swiftSettings: swiftSettings),
     ]
 )

@@ -19,11 +19,14 @@ for path in sorted(source_dir.glob("*.sql")):
         sys.exit(f"embed_migrations: {path.name} is not named NNNN_name.sql")
     sql = path.read_text(encoding="utf-8")
     hashes = "#"
-    while f'"""{hashes}' in sql:
+    # Enough '#' that neither the closing delimiter nor an interpolation (\#) can occur inside.
+    while f'"""{hashes}' in sql or f"\\{hashes}" in sql:
         hashes += "#"
     entries.append(
         f'        Migration(version: {int(m.group(1))}, name: "{m.group(2)}", sql: {hashes}"""\n'
-        + sql + ("" if sql.endswith("\n") else "\n") + f'"""{hashes}),'
+        # A multi-line literal drops the newline before its closing delimiter: add one so the
+        # embedded text equals the file byte for byte.
+        + sql + "\n" + f'"""{hashes}),'
     )
 
 out = (

@@ -10,11 +10,17 @@ public struct PasswordCheck: Sendable, Equatable {
     public var scheme: PasswordScheme
     /// True when the password matched a legacy hash that should be replaced by Argon2id.
     public var needsRehash: Bool { matched && scheme.isLegacy }
+
+    public init(matched: Bool, scheme: PasswordScheme) {
+        self.matched = matched
+        self.scheme = scheme
+    }
 }
 
 public struct UnsupportedPasswordScheme: Error, Equatable, CustomStringConvertible {
     public var scheme: String
     public var description: String { "unsupported password scheme {\(scheme)}" }
+    public init(scheme: String) { self.scheme = scheme }
 }
 
 /// Verifies passwords against stored hashes and makes new ones. Every function here is

@@ -45,6 +45,13 @@ public struct DomainRemoval: Sendable, Equatable, Codable {
     public var accounts: Int
     public var aliases: Int
     public var aliasDomains: [String]
+
+    public init(domain: String, accounts: Int, aliases: Int, aliasDomains: [String]) {
+        self.domain = domain
+        self.accounts = accounts
+        self.aliases = aliases
+        self.aliasDomains = aliasDomains
+    }
 }
 
 /// The stored credentials of one account, for authentication.

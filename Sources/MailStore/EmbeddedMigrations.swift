@@ -161,6 +161,7 @@ BEGIN
 END $$;
 CREATE TRIGGER domains_forbid_rename BEFORE UPDATE OF name ON domains
     FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION petrel_domains_forbid_rename();
+
 """#),
     ]
 }

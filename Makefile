@@ -1,0 +1,41 @@
+# Petrel — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+PETREL_HOME ?= $(CURDIR)/.petrel
+export PETREL_HOME
+
+.PHONY: all build release run test test-unit deps deps-run deps-test migrations fixtures clean help
+
+all: build
+
+help:
+	@echo "make run     build a release binary and run a local node with its own PostgreSQL under PETREL_HOME (.petrel/)"
+	@echo "make test    run every test against a throwaway PostgreSQL"
+	@echo "make build   debug build;  make release: release build;  make clean"
+
+deps:
+	@scripts/install-deps.sh build
+deps-run:
+	@scripts/install-deps.sh run
+deps-test:
+	@scripts/install-deps.sh test
+
+# The binary carries migrations/*.sql (see scripts/embed_migrations.py).
+migrations:
+	@if command -v python3 >/dev/null; then python3 scripts/embed_migrations.py; fi
+
+build: deps migrations
+	$(SWIFT) build
+
+release: deps migrations
+	$(SWIFT) build -c release --product petrel
+
+run: deps-run release
+	.build/release/petrel dev
+
+test: deps-test migrations
+	$(SWIFT) build --build-tests
+	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh $(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Petrel needs when they are missing (Debian 12).
+#   scripts/install-deps.sh build   -dev libraries for compiling
+#   scripts/install-deps.sh run     build + PostgreSQL server binaries
+#   scripts/install-deps.sh test    run + what the test suite uses
+# Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
+set -euo pipefail
+need=()
+have_header() { [ -e "/usr/include/$1" ] || [ -e "/usr/include/x86_64-linux-gnu/$1" ] || [ -e "/usr/include/aarch64-linux-gnu/$1" ]; }
+have_header argon2.h || need+=(libargon2-dev)
+have_header crypt.h || need+=(libcrypt-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+case "${1:-build}" in
+  run|test)
+    if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+      need+=(postgresql)
+    fi
+    ;;
+esac
+if [ "${1:-build}" = test ]; then
+  command -v python3 >/dev/null || need+=(python3)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "installing: ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+# Keep Debian from starting system-wide services (postgresql's default cluster) during install.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo -E apt-get install -y -qq --no-install-recommends "${need[@]}"
