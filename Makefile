@@ -4,7 +4,7 @@ SWIFT ?= swift
 PETREL_HOME ?= $(CURDIR)/.petrel
 export PETREL_HOME
 
-.PHONY: all build release run test test-unit deps deps-run deps-test migrations fixtures clean help
+.PHONY: all build release run test deps deps-run deps-test migrations fuzz clean help
 
 all: build
 
@@ -39,3 +39,11 @@ test: deps-test migrations
 
 clean:
 	rm -rf .build
+
+# libFuzzer over the parsers (docs/fuzzing.md). FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product petrel-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
+	mkdir -p .build-fuzz/corpus
+	cp -n Tests/FuzzSeeds/* .build-fuzz/corpus/ 2>/dev/null || true
+	.build-fuzz/debug/petrel-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=5 .build-fuzz/corpus

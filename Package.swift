@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "petrel", targets: ["Petrel"]),
+        .executable(name: "petrel-fuzz", targets: ["PetrelFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -68,6 +69,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Fuzzing (libFuzzer; `make fuzz`)
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL

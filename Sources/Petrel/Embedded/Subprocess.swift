@@ -25,6 +25,7 @@ struct Subprocess {
     /// Runs `arguments[0]` (searched in PATH when it has no slash) and returns its exit status
     /// and combined output. `outputFile` keeps the output there instead of a temporary file.
     static func run(_ arguments: [String], outputFile: String? = nil, environment: [String: String]? = nil) throws -> Result {
+        closeInheritedDescriptorsOnExec()
         let capture = outputFile ?? NSTemporaryDirectory() + "petrel-subprocess-\(getpid())-\(UInt32.random(in: 0 ... .max)).log"
         defer { if outputFile == nil { unlink(capture) } }
 
@@ -53,6 +54,19 @@ struct Subprocess {
         let exitStatus: Int32 = (wait & 0x7f) == 0 ? (wait >> 8) & 0xff : 128 + (wait & 0x7f)
         let output = (try? String(contentsOfFile: capture, encoding: .utf8)) ?? ""
         return Result(status: exitStatus, output: output)
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so that nothing this process inherited
+    /// (a pipe its own parent watches, say) leaks into a daemon we start: a postmaster holding
+    /// such a pipe keeps whoever watches it waiting forever. NIO's own descriptors are already
+    /// close-on-exec; glibc's posix_spawn_file_actions_addclosefrom_np is not visible to Swift.
+    static func closeInheritedDescriptorsOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Finds an executable in PATH and in the extra directories given.

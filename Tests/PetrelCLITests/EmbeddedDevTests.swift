@@ -1,0 +1,90 @@
+import Foundation
+import PetrelTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `make run` does: `petrel dev` initialises its own PostgreSQL under PETREL_HOME, creates
+/// the demo domain and account, runs until Ctrl-C and then stops its PostgreSQL; the CLI with the
+/// same PETREL_HOME reaches that database with no flags, and starts it when it is not running.
+@Suite struct EmbeddedDevTests {
+    final class DevNode {
+        let process = Process()
+        let log: URL
+
+        init(home: String, environment: [String: String]) throws {
+            log = URL(fileURLWithPath: home + "-dev.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: PetrelProcess.binary)
+            process.arguments = ["dev"]
+            var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "PETREL_HOME": home]
+            env.merge(environment) { $1 }
+            process.environment = env
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: log)
+            process.standardError = process.standardOutput
+            try process.run()
+        }
+
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// Waits (bounded) until the node says it is up, or has exited.
+        func waitUntilRunning() async throws -> Bool {
+            for _ in 0..<600 {
+                if output.contains("Ctrl-C stops") { return true }
+                if !process.isRunning { return false }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+
+        func interrupt() async throws -> Int32 {
+            kill(process.processIdentifier, SIGINT)
+            for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func devSetupThenCLIWithoutFlags() async throws {
+        let home = "/tmp/petrel-dev-test-\(UInt32.random(in: 0 ... .max))"
+        defer {
+            // If an expectation failed midway, a postmaster may still run: stop it before removing its files.
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-INT", "-f", home + "/postgres/data"]).waitUntilExit()
+            try? FileManager.default.removeItem(atPath: home)
+            try? FileManager.default.removeItem(atPath: home + "-dev.log")
+        }
+        let env = ["PETREL_DEMO_PASSWORD": "demo pass 1"]
+
+        let first = try DevNode(home: home, environment: env)
+        let up = try await first.waitUntilRunning()
+        #expect(up, "petrel dev did not come up:\n\(first.output)")
+        #expect(first.output.contains("added domain example.test"))
+        #expect(first.output.contains("added account demo@example.test"))
+        #expect(first.output.contains("No protocol listeners"), "the node says plainly what it does not do yet")
+
+        // The CLI finds the embedded database through PETREL_HOME alone.
+        var r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])
+        #expect(r.status == 0 && r.stdout.contains("\"example.test\""), "\(r)")
+        r = try PetrelProcess.run(["auth", "test", "demo@example.test"], stdin: "demo pass 1\n", environment: ["PETREL_HOME": home])
+        #expect(r.status == 0, "\(r)")
+        #expect(try PetrelProcess.run(["domain", "add", "second.test"], environment: ["PETREL_HOME": home]).status == 0)
+
+        #expect(try await first.interrupt() == 0, "\(first.output)")
+        #expect(first.output.contains("PostgreSQL stopped"), "\(first.output)")
+
+        // With the node stopped, the CLI starts the database itself; the data is still there.
+        r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])
+        #expect(r.status == 0 && r.stdout.contains("\"second.test\""), "\(r)")
+
+        // A second run reuses the data (no second demo account), then stops the database again.
+        let second = try DevNode(home: home, environment: env)
+        #expect(try await second.waitUntilRunning(), "\(second.output)")
+        #expect(!second.output.contains("added account"), "\(second.output)")
+        #expect(try await second.interrupt() == 0, "\(second.output)")
+        #expect(second.output.contains("PostgreSQL stopped"))
+    }
+}
