@@ -80,10 +80,14 @@ import Glibc
         r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])
         #expect(r.status == 0 && r.stdout.contains("\"second.test\""), "\(r)")
 
-        // A second run reuses the data (no second demo account), then stops the database again.
-        let second = try DevNode(home: home, environment: env)
+        // A second run reuses the data (no second demo account); a changed PETREL_DEMO_PASSWORD
+        // becomes the demo account's password, so what is printed is what works.
+        let second = try DevNode(home: home, environment: ["PETREL_DEMO_PASSWORD": "demo pass 2"])
         #expect(try await second.waitUntilRunning(), "\(second.output)")
         #expect(!second.output.contains("added account"), "\(second.output)")
+        #expect(second.output.contains("updated the password of demo@example.test"), "\(second.output)")
+        r = try PetrelProcess.run(["auth", "test", "demo@example.test"], stdin: "demo pass 2\n", environment: ["PETREL_HOME": home])
+        #expect(r.status == 0, "\(r)")
         #expect(try await second.interrupt() == 0, "\(second.output)")
         #expect(second.output.contains("PostgreSQL stopped"))
     }

@@ -48,7 +48,13 @@ struct DevCommand: AsyncParsableCommand {
                     print("added domain \(domain)")
                 }
                 let address = try EmailAddress(Self.demoAccount)
-                if (try? await directory.account(address)) == nil {
+                if let stored = try await directory.credentials(address) {
+                    // Keep the printed password true: PETREL_DEMO_PASSWORD may have changed since the last run.
+                    if try await !context.hasher.check(password.value, against: stored.passwordHash).matched {
+                        try await directory.setPasswordHash(address, try await context.hasher.hash(password.value))
+                        print("updated the password of \(address)")
+                    }
+                } else {
                     try await directory.addAccount(address, passwordHash: try await context.hasher.hash(password.value), displayName: "Demo")
                     print("added account \(address)")
                 }

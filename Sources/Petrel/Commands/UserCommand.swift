@@ -1,5 +1,6 @@
 import ArgumentParser
 import MailAuth
+import MailCore
 import MailStore
 
 struct UserCommand: AsyncParsableCommand {
@@ -135,12 +136,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument(help: "The account's address.") var address: String
 
         func run() async throws {
-            try await reportingErrors {
-                let address = try Parse.address(self.address)
-                let context = try await CommandContext.make(global)
-                try await context.withDirectory { try await $0.setAccountActive(address, true) }
-                print("enabled \(address)")
-            }
+            try await changeAccount(global, address, done: "enabled") { try await $0.setAccountActive($1, true) }
         }
     }
 
@@ -151,12 +147,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument(help: "The account's address.") var address: String
 
         func run() async throws {
-            try await reportingErrors {
-                let address = try Parse.address(self.address)
-                let context = try await CommandContext.make(global)
-                try await context.withDirectory { try await $0.setAccountActive(address, false) }
-                print("disabled \(address)")
-            }
+            try await changeAccount(global, address, done: "disabled") { try await $0.setAccountActive($1, false) }
         }
     }
 
@@ -166,12 +157,18 @@ struct UserCommand: AsyncParsableCommand {
         @Argument(help: "The account's address.") var address: String
 
         func run() async throws {
-            try await reportingErrors {
-                let address = try Parse.address(self.address)
-                let context = try await CommandContext.make(global)
-                try await context.withDirectory { try await $0.removeAccount(address) }
-                print("removed account \(address)")
-            }
+            try await changeAccount(global, address, done: "removed account") { try await $0.removeAccount($1) }
         }
+    }
+}
+
+/// One change to one account: parse the address, apply the change in the directory, say what was done.
+func changeAccount(_ global: GlobalOptions, _ text: String, done: String,
+                   _ change: @escaping @Sendable (Directory, EmailAddress) async throws -> Void) async throws {
+    try await reportingErrors {
+        let address = try Parse.address(text)
+        let context = try await CommandContext.make(global)
+        try await context.withDirectory { try await change($0, address) }
+        print("\(done) \(address)")
     }
 }
