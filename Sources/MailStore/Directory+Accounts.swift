@@ -13,11 +13,20 @@ extension Directory {
             throw StoreError(.conflict, "\(address.domain) is an alias domain of \(target): add the account in \(target)")
         }
         do {
-            try await database.query("""
-                INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, quota_messages)
-                VALUES (\(domain.id), \(address.localPart), \(address.description), \(passwordHash), \(displayName),
-                        \(quotaBytes), \(quotaMessages))
-                """)
+            // The account and its default mailboxes (INBOX, Sent, Drafts, Trash, Junk, Archive) in one transaction.
+            try await database.transaction { connection in
+                let rows = try await connection.query("""
+                    INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, quota_messages)
+                    VALUES (\(domain.id), \(address.localPart), \(address.description), \(passwordHash), \(displayName),
+                            \(quotaBytes), \(quotaMessages))
+                    RETURNING id
+                    """, logger: database.logger)
+                var accountID: Int64?
+                for try await id in rows.decode(Int64.self) { accountID = id }
+                if let accountID {
+                    try await MailboxStore.createDefaults(accountID: accountID, on: connection, logger: database.logger)
+                }
+            }
         } catch let error as StoreError where error.kind == .alreadyExists {
             throw StoreError(.alreadyExists, "account \(address) already exists")
         }

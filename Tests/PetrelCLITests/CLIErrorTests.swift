@@ -105,7 +105,7 @@ import Testing
             ["domain", "list"], ["domain", "show"], ["domain", "remove"], ["user"], ["user", "add"], ["user", "list"],
             ["user", "show"], ["user", "passwd"], ["user", "enable"], ["user", "disable"], ["user", "remove"],
             ["alias"], ["alias", "add"], ["alias", "list"], ["alias", "remove"], ["quota"], ["quota", "set"],
-            ["quota", "show"], ["resolve"], ["auth"], ["auth", "test"]]
+            ["quota", "show"], ["mailbox"], ["mailbox", "list"], ["resolve"], ["auth"], ["auth", "test"]]
         for command in commands {
             let r = try PetrelProcess.run(command + ["--help"])
             #expect(r.status == 0, "\(command): \(r)")

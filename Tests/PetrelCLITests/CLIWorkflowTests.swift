@@ -40,6 +40,12 @@ import Testing
             #expect(r.status == 0 && r.stdout.contains("added account maomao@baidu.com"), "\(r)")
             #expect(!r.stdout.contains("right pw") && !r.stderr.contains("right pw"))
 
+            struct Mailbox: Decodable { var name: String; var specialUse: String? }
+            r = try petrel("mailbox", "list", "maomao@baidu.com", "--json")
+            let mailboxes = try JSONDecoder().decode([Mailbox].self, from: Data(r.stdout.utf8))
+            #expect(mailboxes.map(\.name) == ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"], "\(r)")
+            #expect(mailboxes.first { $0.name == "Sent" }?.specialUse == "\\Sent")
+
             r = try petrel("alias", "add", "123@group.com", "maomao", "xixi")
             #expect(r.status == 0 && r.stdout.contains("123@group.com -> maomao@group.com, xixi@group.com"), "\(r)")
             r = try petrel("alias", "add", "234@work.com", "doudou@work.com,xiaodou@work.com")
