@@ -19,6 +19,7 @@ case "${1:-build}" in
 esac
 if [ "${1:-build}" = test ]; then
   command -v python3 >/dev/null || need+=(python3)
+  command -v pkill >/dev/null || need+=(procps)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
@@ -31,4 +32,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo -E apt-get install -y -qq --no-install-recommends "${need[@]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -11,6 +11,10 @@ if [ -z "$bindir" ]; then bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null |
 
 dir=$(mktemp -d /tmp/petrel-test-pg.XXXXXX)
 chmod 755 "$dir"
+# PostgreSQL's programs chdir back to the working directory they start in: start them from one
+# the unprivileged user can enter (a checkout under /root is not). The command runs from here too.
+here=$(pwd)
+cd "$dir"
 as=()
 if [ "$(id -u)" -eq 0 ]; then
   id petrel >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin petrel
@@ -38,6 +42,7 @@ done
 [ -n "$started" ] || { echo "with-test-postgres: PostgreSQL did not start" >&2; cat "$dir/postgres.log" >&2; exit 1; }
 export PETREL_TEST_DATABASE_URL="postgres://petrel@127.0.0.1:$port/postgres"
 echo "with-test-postgres: PostgreSQL on 127.0.0.1:$port ($dir)"
+cd "$here"
 set +e
 "$@"
 status=$?

@@ -16,21 +16,23 @@ public struct SQLAuthenticator: Sendable {
     public let hasher: PasswordHasher
 
     /// Verified when the account does not exist, so that an unknown user costs as much time as
-    /// a wrong password (no user enumeration by timing). Made once per process.
-    static let decoyHash: String = (try? PasswordVerifier.hash("petrel-decoy-\(UInt64.random(in: 0 ... .max))")) ?? "{PLAIN}x"
+    /// a wrong password with the configured Argon2 cost (no user enumeration by timing).
+    let decoyHash: String
 
     public init(directory: Directory, hasher: PasswordHasher = PasswordHasher()) {
         self.directory = directory
         self.hasher = hasher
+        self.decoyHash = (try? PasswordVerifier.hash("petrel-decoy-\(UInt64.random(in: 0 ... .max))",
+                                                     parameters: hasher.parameters)) ?? "{PLAIN}x"
     }
 
     public func authenticate(username: String, password: String) async throws -> AuthenticationOutcome {
         guard let address = try? EmailAddress(username) else {
-            _ = try? await hasher.check(password, against: Self.decoyHash)
+            _ = try? await hasher.check(password, against: decoyHash)
             return .rejected(reason: "not a valid address")
         }
         guard let credentials = try await directory.credentials(address) else {
-            _ = try? await hasher.check(password, against: Self.decoyHash)
+            _ = try? await hasher.check(password, against: decoyHash)
             return .rejected(reason: "no such account")
         }
         let check: PasswordCheck

@@ -63,10 +63,16 @@ public struct AddressResolver<Directory: RecipientDirectory>: Sendable {
             state.result.trace.append(.init(depth: depth, address: address.description, rule: .domainAlias(from: address.domain, to: target)))
             let rewritten = address.inDomain(target)
             if path.contains(rewritten) {
+                // Back on our own path: deliver it as it stands, as for any loop.
                 state.result.trace.append(.init(depth: depth + 1, address: rewritten.description, rule: .loop))
+                try await expand(rewritten, path: path + [rewritten], allowAlias: false, state: &state)
                 return
             }
             try await expand(rewritten, path: path + [rewritten], allowAlias: true, state: &state)
+
+        case .inactive:
+            state.result.trace.append(.init(depth: depth, address: address.description, rule: .unknown))
+            if depth > 0 { appendOnce(address.description, to: &state.result.unresolved) }
 
         case .local:
             // 2. Account, with then without the tag.

@@ -69,8 +69,17 @@ public struct DomainName: Hashable, Sendable, Comparable, CustomStringConvertibl
             if label.unicodeScalars.allSatisfy({ $0.isASCII }) {
                 ace = label.lowercased()
                 if ace.hasPrefix("xn--") {
+                    // Only the canonical spelling: decoding and encoding again must give the same
+                    // label, so that one domain cannot be stored under two names.
                     guard let decoded = Punycode.decode(String(ace.dropFirst(4))), !decoded.isEmpty,
                           !decoded.allSatisfy({ $0.isASCII }) else { throw Invalid.badPunycode(label) }
+                    var unicode = ""
+                    unicode.unicodeScalars.append(contentsOf: decoded)
+                    let folded = unicode.precomposedStringWithCanonicalMapping.lowercased()
+                    guard folded.unicodeScalars.allSatisfy({ Self.isAllowedUnicode($0) }),
+                          Punycode.encode(Array(folded.unicodeScalars)).map({ "xn--" + $0 }) == ace else {
+                        throw Invalid.badPunycode(label)
+                    }
                 }
             } else {
                 let folded = label.precomposedStringWithCanonicalMapping.lowercased()

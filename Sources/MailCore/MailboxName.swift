@@ -47,7 +47,8 @@ public struct MailboxName: Hashable, Sendable, Comparable, CustomStringConvertib
         guard components.allSatisfy({ !$0.isEmpty }) else { throw Invalid.emptyComponent }
         guard input.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && $0 != "*" && $0 != "%"
             && !(0x80...0x9F).contains($0.value) }) else { throw Invalid.badCharacter }
-        if components[0].uppercased() == "INBOX" { components[0] = "INBOX" }
+        // ASCII case only: "ınbox" (dotless ı) is not INBOX.
+        if components[0].utf8.count == 5, components[0].lowercased() == "inbox" { components[0] = "INBOX" }
         value = components.joined(separator: String(Self.separator))
     }
 

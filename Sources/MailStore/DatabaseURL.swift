@@ -3,8 +3,9 @@
 ///     postgres://user:password@host:5432/dbname?sslmode=require
 ///     postgres://user@/dbname?host=/path/to/socket/dir      (Unix socket directory)
 ///
-/// `sslmode` is `disable` (default for a Unix socket or a loopback host), `prefer` or `require`
-/// (certificate verified against the system trust store). Percent-escapes are decoded.
+/// `sslmode` is `disable` (default for a Unix socket or a loopback host), `prefer` (default for
+/// any other host) or `require` (certificate verified against the system trust store).
+/// Percent-escapes are decoded. Error messages never repeat the URL's text.
 public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     public enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -61,7 +62,8 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if let q = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: q)...].split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw Invalid(reason: "query parameter '\(pair)' has no value") }
+                // Never echo URL text in errors: a mistyped URL may carry its password there.
+                guard parts.count == 2 else { throw Invalid(reason: "a query parameter has no value (write name=value)") }
                 query[String(parts[0])] = try Self.decode(parts[1])
             }
             rest = rest[..<q]
@@ -114,8 +116,11 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             case "disable", "allow": tls = .disable
             case "prefer": tls = .prefer
             case "require", "verify-ca", "verify-full": tls = .require
-            default: throw Invalid(reason: "sslmode must be disable, prefer or require, not \(mode)")
+            default: throw Invalid(reason: "sslmode must be disable, prefer or require")
             }
+        } else if case .tcp(let host, _) = endpoint, !Self.isLoopback(host) {
+            // As libpq: try TLS first when the database is on another machine.
+            tls = .prefer
         } else {
             tls = .disable
         }
@@ -123,8 +128,14 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         self.init(endpoint: endpoint, username: username, password: password, database: database, tls: tls)
     }
 
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     static func port(_ text: Substring) throws -> Int {
-        guard let p = Int(text), (1...65535).contains(p) else { throw Invalid(reason: "port '\(text)' is not a number from 1 to 65535") }
+        guard let p = Int(text), (1...65535).contains(p) else {
+            throw Invalid(reason: "the port is not a number from 1 to 65535 (percent-encode '/', '?', '@' and ':' in a password)")
+        }
         return p
     }
 
@@ -136,7 +147,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             if b == UInt8(ascii: "%") {
                 guard let h = iterator.next(), let l = iterator.next(),
                       let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) else {
-                    throw Invalid(reason: "bad percent-escape in '\(text)'")
+                    throw Invalid(reason: "a percent-escape is not two hexadecimal digits")
                 }
                 bytes.append(v)
             } else {

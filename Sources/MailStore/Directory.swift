@@ -17,19 +17,26 @@ public struct Directory: Sendable {
 extension Directory: RecipientDirectory {
     public func domainRole(_ domain: DomainName) async throws -> DomainRole? {
         let rows = try await database.query(
-            "SELECT alias_target FROM domains WHERE name = \(domain.ascii) AND active")
-        for try await target in rows.decode(String?.self) {
-            guard let target else { return .local }
-            return .alias(of: try DomainName(target))
+            "SELECT alias_target, active FROM domains WHERE name = \(domain.ascii)")
+        var role: DomainRole?
+        for try await (target, active) in rows.decode((String?, Bool).self) {
+            if !active {
+                role = .inactive
+            } else if let target {
+                role = .alias(of: try DomainName(target))
+            } else {
+                role = .local
+            }
         }
-        return nil
+        return role
     }
 
     public func aliasTargets(_ source: AliasSource) async throws -> [String]? {
         let rows = try await database.query("""
             SELECT t.target FROM aliases a
+            JOIN domains d ON d.id = a.domain_id
             LEFT JOIN alias_targets t ON t.alias_id = a.id
-            WHERE a.address = \(source.description) AND a.active
+            WHERE a.address = \(source.description) AND a.active AND d.active
             ORDER BY t.position
             """)
         var targets: [String]?

@@ -111,7 +111,8 @@ public struct MailboxStore: Sendable {
     /// Renaming INBOX moves its contents to a new mailbox and leaves INBOX in place, empty.
     public func rename(accountID: Int64, from: MailboxName, to: MailboxName) async throws {
         guard from != to else { throw StoreError(.alreadyExists, "mailbox \(to) already exists") }
-        guard !to.isInbox, !from.isAncestor(of: to) else {
+        // INBOX's inferiors do not move with it (§6.3.5), so INBOX may be renamed below itself.
+        guard !to.isInbox, from.isInbox || !from.isAncestor(of: to) else {
             throw StoreError(.invalid, "cannot rename \(from) to \(to)")
         }
         try await database.transaction { connection in

@@ -42,7 +42,9 @@ public enum SQLScript {
                 continue
             case UInt8(ascii: "'"):
                 hasContent = true
+                // E'…' only when the E is a token of its own (not the end of an identifier like LIKE).
                 let escapes = i > 0 && (bytes[i - 1] == UInt8(ascii: "E") || bytes[i - 1] == UInt8(ascii: "e"))
+                    && (i < 2 || !isTagByte(bytes[i - 2]))
                 i += 1
                 while i < bytes.count {
                     if escapes && bytes[i] == UInt8(ascii: "\\") { i += 2; continue }
@@ -58,6 +60,11 @@ public enum SQLScript {
                 hasContent = true
                 i += 1
                 while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }
+                i += 1
+                continue
+            case UInt8(ascii: "$") where i > 0 && isTagByte(bytes[i - 1]):
+                // '$' inside an identifier (a$b) or a parameter ($1) starts no quote.
+                hasContent = true
                 i += 1
                 continue
             case UInt8(ascii: "$"):

@@ -43,6 +43,16 @@ import Testing
         #expect(throws: error) { try DomainName(input) }
     }
 
+    @Test func onlyCanonicalALabels() throws {
+        // An A-label whose Unicode form is not lower case, or holds a symbol, has a canonical
+        // spelling elsewhere (or none): refused, so one domain is never stored under two names.
+        let upper = "xn--" + Punycode.encode(Array("Ünchen".unicodeScalars))!
+        #expect(throws: DomainName.Invalid.self) { try DomainName(upper + ".example") }
+        let symbol = "xn--" + Punycode.encode(Array("smile☺".unicodeScalars))!
+        #expect(throws: DomainName.Invalid.self) { try DomainName(symbol + ".example") }
+        #expect(try DomainName("xn--mnchen-3ya.example").ascii == "xn--mnchen-3ya.example")
+    }
+
     @Test func boundsLength() {
         #expect(throws: DomainName.Invalid.labelTooLong(String(repeating: "a", count: 64))) {
             try DomainName(String(repeating: "a", count: 64) + ".example")

@@ -25,6 +25,25 @@ import Testing
         #expect(v6.endpoint == .tcp(host: "::1", port: 5433))
     }
 
+    @Test func remoteHostsPreferTLS() throws {
+        #expect(try DatabaseURL(parsing: "postgres://u@db.example/d").tls == .prefer)
+        #expect(try DatabaseURL(parsing: "postgres://u@localhost/d").tls == .disable)
+        #expect(try DatabaseURL(parsing: "postgres://u@db.example/d?sslmode=disable").tls == .disable)
+    }
+
+    @Test func errorsNeverEchoTheURL() {
+        // A password with an unencoded '/' or a broken escape must not reach the message.
+        for text in ["postgres://u:se/cret99@h/d", "postgres://u:pa%zzss@h/d", "postgres://u:x@h:se?cret/d",
+                     "postgres://u@h/d?sslmode=secretvalue"] {
+            do {
+                _ = try DatabaseURL(parsing: text)
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(!"\(error)".contains("cret") && !"\(error)".contains("pa%zz") && !"\(error)".contains("secretvalue"), "\(error)")
+            }
+        }
+    }
+
     @Test(arguments: ["mysql://u@h/d", "postgres://u@h:0/d", "postgres://u@h:99999/d", "postgres://u@h:abc/d",
                       "postgres://u@/d", "postgres://u@h/d?sslmode=bogus", "localhost:5432", "postgres://u@h/d?x",
                       "postgres://u@/d?host=/run&sslmode=require"])
@@ -41,7 +60,7 @@ import Testing
             /* block; /* nested; */ still; */
             CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'x;y'; RETURN NEW; END $$;
-            SELECT E'it\\'s;', "we;ird", $tag$ ; $$ ; $tag$;
+            SELECT E'it\\'s;', "we;ird", $tag$ ; $$ ; $tag$, a$b$c, $1, 'x' LIKE'\\';
             SELECT 'it''s;'
             """
         let statements = SQLScript.statements(script)

@@ -9,6 +9,7 @@ import Testing
         #expect(try MailboxName("inbox").value == "INBOX")
         #expect(try MailboxName("Inbox/Lists").value == "INBOX/Lists")
         #expect(try MailboxName("Inboxes").value == "Inboxes")
+        #expect(try MailboxName("ınbox").value == "ınbox")
         #expect(try MailboxName("Archiv/2026/Rechnungen").ancestors.map(\.value) == ["Archiv", "Archiv/2026"])
         #expect(try MailboxName("a").isAncestor(of: MailboxName("a/b")))
         #expect(try !MailboxName("a").isAncestor(of: MailboxName("ab")))
@@ -100,6 +101,9 @@ import Testing
             try await store.rename(accountID: id, from: .inbox, to: name("Saved"))
             let afterInbox = try await names(store, id)
             #expect(afterInbox.contains("INBOX") && afterInbox.contains("Saved"))
+            // ... even below itself (§6.3.5: INBOX's inferiors do not move).
+            try await store.rename(accountID: id, from: .inbox, to: name("INBOX/old"))
+            #expect(try await names(store, id).contains("INBOX/old"))
             // Recreating a deleted name gets a new UIDVALIDITY (RFC 3501 §2.3.1.1).
             try await store.create(accountID: id, name: name("Temp"))
             let first = try await store.mailbox(accountID: id, name: name("Temp")).uidValidity

@@ -126,6 +126,31 @@ import Testing
         }
     }
 
+    @Test func inactiveDomainsAndRewriteLoops() async throws {
+        try await TestDatabase.withMigrated { database in
+            let dir = Directory(database: database)
+            try await dir.addDomain(domain("baidu.com"))
+            try await dir.addDomain(domain("group.com"), aliasOf: domain("baidu.com"))
+            try await dir.addAccount(address("a@baidu.com"), passwordHash: "{PLAIN}x")
+            // a@baidu.com -> a@group.com (= a@baidu.com again) and an outside copy: the account keeps one.
+            try await dir.addAlias(AliasSource("a@baidu.com"), targets: ["a@group.com", "x@ext.test"])
+            let loop = try await Self.resolve(dir, "a@baidu.com")
+            #expect(Self.strings(loop.local) == ["a@baidu.com"])
+            #expect(Self.strings(loop.external) == ["x@ext.test"])
+
+            // A switched-off domain of ours is neither deliverable nor external, and its aliases are off.
+            try await dir.addDomain(domain("off.test"))
+            try await dir.addAccount(address("u@off.test"), passwordHash: "{PLAIN}x")
+            try await dir.addAlias(AliasSource("list@off.test"), targets: ["far@ext.test"])
+            try await dir.addAlias(AliasSource("fwd@baidu.com"), targets: ["u@off.test"])
+            try await dir.setDomainActive(domain("off.test"), false)
+            #expect(try await Self.resolve(dir, "u@off.test").isDeliverable == false)
+            #expect(try await Self.resolve(dir, "list@off.test").isDeliverable == false)
+            let fwd = try await Self.resolve(dir, "fwd@baidu.com")
+            #expect(fwd.external.isEmpty && fwd.unresolved == ["u@off.test"])
+        }
+    }
+
     @Test func boundsOnDepthAndFanOut() async throws {
         try await TestDatabase.withMigrated { database in
             let dir = Directory(database: database)

@@ -45,6 +45,10 @@ struct Node {
             guard status.isCurrent else {
                 throw CLIError("the database schema is not current: run `petrel migrate` (or start with --migrate)")
             }
+            if !status.unknown.isEmpty {
+                logger.warning("the database schema is newer than this petrel; run the same version on every node",
+                               metadata: ["unknown_migrations": "\(status.unknown)"])
+            }
             logger.notice("node started", metadata: ["database": "\(database.url)", "schema": "\(status.applied.last ?? 0)"])
             print("petrel \(PetrelVersion.string): node running against \(database.url)")
             print("No protocol listeners in this version: SMTP, IMAP and POP3 are not built yet.")

@@ -82,7 +82,9 @@ struct EmbeddedPostgres {
 
     /// Runs a PostgreSQL program, as the unprivileged user when we are root.
     private func pg(_ program: String, _ arguments: [String], outputFile: String? = nil) throws -> Subprocess.Result {
-        var command = [binDirectory + "/" + program] + arguments
+        // PostgreSQL's programs chdir back to their working directory: start them in the cluster's
+        // own directory, which the unprivileged user can enter (the caller's may be /root).
+        var command = ["env", "-C", root, binDirectory + "/" + program] + arguments
         if let runAs {
             command = ["runuser", "-u", runAs, "--"] + command
         }
@@ -140,7 +142,9 @@ struct EmbeddedPostgres {
                 _ = FileManager.default.createFile(atPath: logFile, contents: nil)
                 if let runAs, let pw = getpwnam(runAs) { chown(logFile, pw.pointee.pw_uid, pw.pointee.pw_gid) }
             }
-            let options = "-c listen_addresses='' -k \(socketDirectory) -c unix_socket_permissions=0700"
+            // pg_ctl hands -o to a shell: quote the path (and refuse the one character that breaks quoting).
+            guard !socketDirectory.contains("'") else { throw Failure(description: "PETREL_HOME cannot contain a single quote") }
+            let options = "-c listen_addresses='' -k '\(socketDirectory)' -c unix_socket_permissions=0700"
             let result = try pg("pg_ctl", ["start", "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options])
             guard result.status == 0 else {
                 let tail = (try? String(contentsOfFile: logFile, encoding: .utf8))?.split(separator: "\n").suffix(10).joined(separator: "\n") ?? ""
