@@ -35,8 +35,8 @@ public struct MailboxStore: Sendable {
         }
     }
 
-    /// Every mailbox of the account, in name order.
-    public func list(accountID: Int64) async throws -> [MailboxRecord] {
+    /// Every mailbox of the account in name order, or only the one named.
+    public func list(accountID: Int64, name: MailboxName? = nil) async throws -> [MailboxRecord] {
         let rows = try await database.query("""
             SELECT m.id, m.name, m.special_use, m.selectable,
                    EXISTS (SELECT 1 FROM mailboxes c WHERE c.account_id = m.account_id
@@ -44,6 +44,7 @@ public struct MailboxStore: Sendable {
                    EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name),
                    m.uidvalidity, m.uidnext, m.highestmodseq
             FROM mailboxes m WHERE m.account_id = \(accountID)
+              AND (\(name?.value)::text IS NULL OR m.name = \(name?.value))
             ORDER BY m.name
             """)
         var out: [MailboxRecord] = []
@@ -59,7 +60,7 @@ public struct MailboxStore: Sendable {
     }
 
     public func mailbox(accountID: Int64, name: MailboxName) async throws -> MailboxRecord {
-        guard let record = try await list(accountID: accountID).first(where: { $0.name == name.value }) else {
+        guard let record = try await list(accountID: accountID, name: name).first else {
             throw StoreError(.notFound, "mailbox \(name) does not exist")
         }
         return record
