@@ -31,11 +31,14 @@ let package = Package(
         // MARK: Pure core: addresses, domains, limits. No I/O.
         .target(name: "MailCore", swiftSettings: swiftSettings),
 
+        // MARK: RFC 5322 / MIME parser: ENVELOPE, BODYSTRUCTURE, sections, search text. No I/O.
+        .target(name: "MIME", swiftSettings: swiftSettings),
+
         // MARK: The only place with SQL.
         .target(
             name: "MailStore",
             dependencies: [
-                "MailCore",
+                "MailCore", "MIME",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,7 +74,7 @@ let package = Package(
         ),
 
         // MARK: Fuzzing (libFuzzer; `make fuzz`)
-        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL
@@ -87,6 +90,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MIMETests", dependencies: ["MIME"],
+                    resources: [.copy("Corpus")], swiftSettings: swiftSettings),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailStore", "PetrelTestSupport"],
                     exclude: ["Fixtures/generate-password-fixtures.sh"],
                     resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),
