@@ -46,4 +46,4 @@ fuzz: deps
 	$(SWIFT) build --scratch-path .build-fuzz --product petrel-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 	mkdir -p .build-fuzz/corpus
 	cp -n Tests/FuzzSeeds/* .build-fuzz/corpus/ 2>/dev/null || true
-	.build-fuzz/debug/petrel-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=5 .build-fuzz/corpus
+	.build-fuzz/debug/petrel-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=5 .build-fuzz/corpus

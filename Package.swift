@@ -40,6 +40,7 @@ let package = Package(
             dependencies: [
                 "MailCore", "MIME",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +92,7 @@ let package = Package(
         ),
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MIMETests", dependencies: ["MIME"],
-                    resources: [.copy("Corpus")], swiftSettings: swiftSettings),
+                    resources: [.copy("Corpus"), .copy("Hostile")], swiftSettings: swiftSettings),
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailStore", "PetrelTestSupport"],
                     exclude: ["Fixtures/generate-password-fixtures.sh"],
                     resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),

@@ -41,6 +41,11 @@ enum ASCII {
         return zip(bytes, other).allSatisfy { lower($0) == lower($1) }
     }
 
+    static func equalBytesIgnoringCase<A: Collection, B: Collection>(_ lhs: A, _ rhs: B) -> Bool
+    where A.Element == UInt8, B.Element == UInt8 {
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { lower($0) == lower($1) }
+    }
+
     static func hasPrefixIgnoringCase<C: Collection>(_ bytes: C, _ literal: String) -> Bool where C.Element == UInt8 {
         let other = Array(literal.utf8)
         guard bytes.count >= other.count else { return false }

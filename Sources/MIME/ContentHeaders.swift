@@ -18,6 +18,11 @@ public struct ContentHeaders: Sendable, Equatable {
 
     public init() {}
 
+    /// The Content-* data of a single Content-Type value (for tools and tests).
+    public static func parse(contentType value: [UInt8], limits: MIMELimits = .default) -> ContentHeaders {
+        ContentHeaders(fields: [HeaderField(name: Array("Content-Type".utf8), value: value, range: 0..<0)], isMIME: true, limits: limits)
+    }
+
     init(fields: [HeaderField], isMIME: Bool, limits: MIMELimits) {
         guard isMIME else { return }
         for field in fields where ASCII.hasPrefixIgnoringCase(field.name, "Content-") {

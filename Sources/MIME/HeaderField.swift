@@ -8,6 +8,12 @@ public struct HeaderField: Sendable, Equatable {
     /// Where the whole field, line endings included, sits in the raw message.
     public var range: Range<Int>
 
+    public init(name: [UInt8], value: [UInt8], range: Range<Int>) {
+        self.name = name
+        self.value = value
+        self.range = range
+    }
+
     public var nameString: String { name.lossyString }
 
     public func hasName(_ candidate: String) -> Bool { ASCII.equalsIgnoringCase(name, candidate) }

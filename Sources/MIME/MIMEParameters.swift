@@ -88,7 +88,9 @@ enum RFC2231 {
             var complete = true
             var anyExtended = false
             var expected = 0
-            while next < ordered.count, ASCII.equalsIgnoringCase(ordered[next].key, String(decoding: ordered[start].key, as: UTF8.self)) {
+            // Compared as bytes: a key with invalid UTF-8 must still equal itself (a String
+            // round trip would not, and the loop would never advance).
+            while next < ordered.count, ASCII.equalBytesIgnoringCase(ordered[next].key, ordered[start].key) {
                 if ordered[next].index != expected { complete = false }
                 if ordered[next].extended { anyExtended = true }
                 expected += 1

@@ -74,6 +74,13 @@ public final class Database: Sendable {
     /// Connects once, outside the pool, so that an unreachable database is reported at once and
     /// by name instead of requests waiting on a pool that keeps retrying.
     public func probe() async throws {
+        let connection = try await connectDirect()
+        try? await connection.close()
+    }
+
+    /// A connection of its own, outside the pool (for LISTEN, which holds a connection for as
+    /// long as it listens). The caller closes it.
+    public func connectDirect() async throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
         var configuration: PostgresConnection.Configuration
         switch url.endpoint {
@@ -92,9 +99,8 @@ public final class Database: Sendable {
         let seconds = connectTimeout.components.seconds
         configuration.options.connectTimeout = .seconds(seconds)
         do {
-            let connection = try await PostgresConnection.connect(
+            return try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger)
-            try await connection.close()
         } catch {
             throw StoreError.from(error, location: url.location)
         }

@@ -80,3 +80,35 @@ extension Directory {
                              aliasDomains: record.aliasDomains)
     }
 }
+
+/// A domain's quota and its usage (the sum over its accounts).
+public struct DomainUsage: Sendable, Equatable, Codable {
+    public var quotaBytes: Int64
+    public var quotaMessages: Int64
+    public var usedBytes: Int64
+    public var usedMessages: Int64
+}
+
+extension Directory {
+    /// Sets a domain's limits; nil leaves a limit as it is, 0 removes it.
+    public func setDomainQuota(_ name: DomainName, bytes: Int64?, messages: Int64?) async throws {
+        let rows = try await database.query("""
+            UPDATE domains SET quota_bytes = coalesce(\(bytes), quota_bytes), quota_messages = coalesce(\(messages), quota_messages)
+            WHERE name = \(name.ascii) RETURNING id
+            """)
+        for try await _ in rows { return }
+        throw StoreError(.notFound, "domain \(name) does not exist")
+    }
+
+    public func domainUsage(_ name: DomainName) async throws -> DomainUsage {
+        let rows = try await database.query("""
+            SELECT d.quota_bytes, d.quota_messages, coalesce(sum(a.used_bytes), 0)::bigint, coalesce(sum(a.used_messages), 0)::bigint
+            FROM domains d LEFT JOIN accounts a ON a.domain_id = d.id WHERE d.name = \(name.ascii)
+            GROUP BY d.id
+            """)
+        for try await (qb, qm, ub, um) in rows.decode((Int64, Int64, Int64, Int64).self) {
+            return DomainUsage(quotaBytes: qb, quotaMessages: qm, usedBytes: ub, usedMessages: um)
+        }
+        throw StoreError(.notFound, "domain \(name) does not exist")
+    }
+}

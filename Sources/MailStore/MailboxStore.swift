@@ -93,17 +93,26 @@ public struct MailboxStore: Sendable {
     public func delete(accountID: Int64, name: MailboxName) async throws {
         guard !name.isInbox else { throw StoreError(.conflict, "INBOX cannot be deleted") }
         let record = try await mailbox(accountID: accountID, name: name)
-        if record.hasChildren {
-            guard record.selectable else {
-                throw StoreError(.conflict, "mailbox \(name) has inferior hierarchical names and is not selectable")
+        try await database.transaction { connection in
+            let logger = database.logger
+            // Lock order (migration 0003): the account before its mailboxes; the message
+            // triggers update the account's usage.
+            try await connection.query("SELECT 1 FROM accounts WHERE id = \(accountID) FOR NO KEY UPDATE", logger: logger)
+            if record.hasChildren {
+                guard record.selectable else {
+                    throw StoreError(.conflict, "mailbox \(name) has inferior hierarchical names and is not selectable")
+                }
+                try await connection.query("""
+                    UPDATE mailboxes SET selectable = false, special_use = NULL
+                    WHERE account_id = \(accountID) AND id = \(record.id)
+                    """, logger: logger)
+                try await connection.query(
+                    "DELETE FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(record.id)", logger: logger)
+            } else {
+                // Its messages and expunge log go with it (ON DELETE CASCADE; triggers keep usage).
+                try await connection.query(
+                    "DELETE FROM mailboxes WHERE account_id = \(accountID) AND id = \(record.id)", logger: logger)
             }
-            // Its messages are removed with it once messages exist (issue 4, messages).
-            try await database.query("""
-                UPDATE mailboxes SET selectable = false, special_use = NULL
-                WHERE account_id = \(accountID) AND id = \(record.id)
-                """)
-        } else {
-            try await database.query("DELETE FROM mailboxes WHERE account_id = \(accountID) AND id = \(record.id)")
         }
     }
 
@@ -118,6 +127,7 @@ public struct MailboxStore: Sendable {
         }
         try await database.transaction { connection in
             let logger = database.logger
+            try await connection.query("SELECT 1 FROM accounts WHERE id = \(accountID) FOR NO KEY UPDATE", logger: logger)
             let exists = try await connection.query(
                 "SELECT 1 FROM mailboxes WHERE account_id = \(accountID) AND name = \(from.value) FOR UPDATE", logger: logger)
             var found = false
@@ -133,9 +143,9 @@ public struct MailboxStore: Sendable {
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
             if from.isInbox {
-                // INBOX stays; a new mailbox takes the new name (and, once messages exist, INBOX's messages).
-                try await connection.query(
-                    "INSERT INTO mailboxes (account_id, name) VALUES (\(accountID), \(to.value))", logger: logger)
+                // INBOX stays, empty; a new mailbox takes the new name and INBOX's messages,
+                // with their UIDs (the new mailbox has its own UIDVALIDITY).
+                try await Self.moveInboxContents(accountID: accountID, to: to, on: connection, logger: logger)
                 return
             }
             // The subtree: the mailbox itself and every name below it, in one statement.
@@ -159,6 +169,37 @@ public struct MailboxStore: Sendable {
                   AND (name = \(from.value) OR left(name, \(prefixLength + 1)::int) = \(from.value + "/"))
                 """, logger: logger)
         }
+    }
+
+    private static func moveInboxContents(accountID: Int64, to: MailboxName, on connection: PostgresConnection,
+                                          logger: Logger) async throws {
+        let inboxRows = try await connection.query("""
+            SELECT id, uidnext, highestmodseq FROM mailboxes WHERE account_id = \(accountID) AND name = 'INBOX' FOR NO KEY UPDATE
+            """, logger: logger)
+        var inbox: (id: Int64, uidnext: Int64, modseq: Int64)?
+        for try await row in inboxRows.decode((Int64, Int64, Int64).self) { inbox = row }
+        guard let inbox else { throw StoreError(.notFound, "INBOX does not exist") }
+        let created = try await connection.query("""
+            INSERT INTO mailboxes (account_id, name, uidnext, highestmodseq)
+            VALUES (\(accountID), \(to.value), \(inbox.uidnext), \(inbox.modseq)) RETURNING id
+            """, logger: logger)
+        var newID: Int64?
+        for try await id in created.decode(Int64.self) { newID = id }
+        guard let newID else { throw StoreError(.temporary, "mailbox \(to) was not created") }
+        try await connection.query("""
+            INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size)
+            SELECT account_id, \(newID), uid, body_id, modseq, flags, keywords, internal_date, size
+            FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(inbox.id)
+            """, logger: logger)
+        try await connection.query("""
+            WITH gone AS (DELETE FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(inbox.id) RETURNING uid)
+            INSERT INTO expunged_messages (account_id, mailbox_id, uid, modseq)
+            SELECT \(accountID), \(inbox.id), uid, \(inbox.modseq + 1) FROM gone
+            ON CONFLICT (account_id, mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE mailboxes SET highestmodseq = \(inbox.modseq + 1) WHERE account_id = \(accountID) AND id = \(inbox.id)
+            """, logger: logger)
     }
 
     public func subscribe(accountID: Int64, name: MailboxName) async throws {

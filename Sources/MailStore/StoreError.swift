@@ -5,7 +5,7 @@ import PostgresNIO
 /// database is named; SQL text and bound values never are).
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        enum Base: String { case unreachable, notFound, alreadyExists, conflict, invalid, migration, temporary }
+        enum Base: String { case unreachable, notFound, alreadyExists, conflict, invalid, migration, temporary, overQuota }
         let base: Base
         public var description: String { base.rawValue }
         /// The database cannot be reached (connection refused, timed out, authentication failed).
@@ -20,6 +20,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalid = Kind(base: .invalid)
         /// A migration failed or the schema is not what this version expects.
         public static let migration = Kind(base: .migration)
+        /// The change would take an account or its domain over its quota.
+        public static let overQuota = Kind(base: .overQuota)
         /// Anything else from the database: worth retrying.
         public static let temporary = Kind(base: .temporary)
     }

@@ -1,17 +1,40 @@
-// libFuzzer target for Petrel's parsers. Built and run with `make fuzz` (docs/fuzzing.md):
+// libFuzzer target for Petrel's parsers (selector byte: 0–5 and 8+ the small parsers, 6 the
+// whole MIME pipeline, 7 header-value decoders). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
 // the fuzzer looks for crashes, hangs and runaway memory.
 import MailCore
 import MailStore
+import MIME
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 6 {
+    switch bytes[0] % 8 {
+    case 6:
+        // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
+        // every section, search text.
+        let message = ParsedMessage(Array(bytes.dropFirst()))
+        _ = message.envelopeBytes
+        _ = message.bodyStructureBytes
+        _ = message.bodyBytes
+        _ = SearchText(message: message)
+        let structure = message.structure
+        for index in message.parts.indices.prefix(16) {
+            _ = structure.locate(Section(path: [index], text: .mime))
+            _ = structure.locate(Section(path: [1, index], text: .header))
+            if case .filteredHeader(let range, let names, let exclude) = structure.locate(Section(path: [], text: .headerFields(["subject", "from"]))) {
+                _ = HeaderFieldFilter.filter(Array(message.raw[range]), names: names, exclude: exclude)
+            }
+        }
+    case 7:
+        let value = Array(bytes.dropFirst())
+        _ = EncodedWords.decode(value)
+        _ = HeaderField(name: Array("Subject".utf8), value: value, range: 0..<value.count).decodedValue
+        _ = ContentHeaders.parse(contentType: value)
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)
     case 2: _ = try? AliasSource(text)

@@ -1,0 +1,40 @@
+import Crypto
+import Foundation
+import MIME
+
+/// A message made ready for storing, before any transaction starts: line endings made CR LF,
+/// parsed once, hashed, its IMAP renderings and search text computed. Delivery transactions
+/// then only write rows.
+public struct PreparedMessage: Sendable {
+    public let raw: [UInt8]
+    public let sha256: [UInt8]
+    public let envelope: [UInt8]
+    public let bodyStructure: [UInt8]
+    public let body: [UInt8]
+    public let structureJSON: String
+    public let sentOn: String?
+    public let headerText: String
+    public let bodyText: String
+
+    public var size: Int { raw.count }
+
+    public init(raw received: [UInt8], limits: MIMELimits = .default) {
+        let raw = ParsedMessage.canonicalLineEndings(received)
+        let parsed = ParsedMessage(raw, limits: limits)
+        self.raw = raw
+        sha256 = Array(SHA256.hash(data: raw))
+        envelope = parsed.envelopeBytes
+        bodyStructure = parsed.bodyStructureBytes
+        body = parsed.bodyBytes
+        structureJSON = String(decoding: (try? JSONEncoder().encode(parsed.structure)) ?? Data("[]".utf8), as: UTF8.self)
+        if let date = parsed.header.all(named: "Date").last, let day = DateHeader.day(date.value) {
+            sentOn = String(format: "%04d-%02d-%02d", day.year, day.month, day.day)
+        } else {
+            sentOn = nil
+        }
+        let search = SearchText(message: parsed, limits: limits)
+        // PostgreSQL text cannot hold NUL.
+        headerText = search.headers.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        bodyText = search.body.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+    }
+}
