@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "petrel", targets: ["Petrel"]),
         .executable(name: "petrel-fuzz", targets: ["PetrelFuzz"]),
+        .executable(name: "petrel-bench", targets: ["PetrelBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -71,6 +72,13 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Benchmarks (`make bench`, docs/benchmarks.md)
+        .executableTarget(
+            name: "PetrelBench",
+            dependencies: ["MailCore", "MailStore", "MIME", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 

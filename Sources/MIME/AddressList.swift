@@ -34,7 +34,7 @@ struct AddressListParser {
     private mutating func run() -> [IMAPAddress] {
         guard lexer.skipCFWS() == .more else { return [] }
         var remaining = maxAddresses
-        while remaining > 0 {
+        while remaining > 0, results.count < maxAddresses {
             remaining -= 1
             if parseAddress() == .end { break }
             guard let next = lexer.current, next == UInt8(ascii: ",") else { break }
@@ -49,6 +49,7 @@ struct AddressListParser {
     }
 
     private mutating func add() {
+        guard results.count < maxAddresses else { address = IMAPAddress(); return }
         results.append(address)
         address = IMAPAddress()
         invalid = false
@@ -83,7 +84,7 @@ struct AddressListParser {
         address.mailbox = name
         add()
         if result == .more && lexer.current != ASCII.semicolon {
-            while true {
+            while results.count < maxAddresses {
                 _ = parseMailbox()
                 guard let next = lexer.current, next == UInt8(ascii: ",") else { break }
                 lexer.position += 1

@@ -90,7 +90,7 @@ public struct ContentHeaders: Sendable, Equatable {
             var atom: [UInt8] = []
             if lexer.atom(into: &atom) == .failed { break }
             found.append(atom)
-            guard let next = lexer.current, next == UInt8(ascii: ",") else { break }
+            guard found.count < 256, let next = lexer.current, next == UInt8(ascii: ",") else { break }
             lexer.position += 1
             lexer.skipCFWS()
         }

@@ -3,8 +3,16 @@
 /// words in one charset are joined before conversion, so a multi-byte character split across
 /// two words (common with GBK and UTF-8 mailers) comes out whole. Malformed words stay as text.
 public enum EncodedWords {
+    static let maxDecodedLength = 64 * 1024
+    /// RFC 2047 §2 limits an encoded-word to 75 characters; allow generously more.
+    static let maxWordLength = 256
+
     public static func decode(_ bytes: [UInt8]) -> String {
-        guard bytes.count >= 8, containsMarker(bytes) else { return Charsets.decodeUnlabelled(bytes) }
+        // Longer values are not searched for encoded-words: a real header never needs it, and
+        // the scan below must stay cheap on hostile input.
+        guard bytes.count >= 8, bytes.count <= maxDecodedLength, containsMarker(bytes) else {
+            return Charsets.decodeUnlabelled(bytes)
+        }
         var result = ""
         var pendingText: [UInt8] = []          // literal text not yet emitted
         var pendingWord: (charset: String, bytes: [UInt8])?
@@ -31,6 +39,7 @@ public enum EncodedWords {
                     whitespaceSinceWord.removeAll()
                 }
                 if var open = pendingWord, Charsets.canonicalName(open.charset) == Charsets.canonicalName(word.charset) {
+                    pendingWord = nil          // so that the append below does not copy the buffer
                     open.bytes += word.decoded
                     pendingWord = open
                 } else {
@@ -76,7 +85,7 @@ public enum EncodedWords {
     /// `=?charset?encoding?text?=` starting at `start`; words may not contain whitespace.
     private static func parseWord(_ bytes: [UInt8], at start: Int) -> Word? {
         var index = start + 2
-        let limit = min(bytes.count, start + 2048)
+        let limit = min(bytes.count, start + maxWordLength)
         func field() -> ArraySlice<UInt8>? {
             let begin = index
             while index < limit, bytes[index] != UInt8(ascii: "?") {

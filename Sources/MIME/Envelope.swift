@@ -17,16 +17,20 @@ public struct Envelope: Sendable, Equatable {
     /// Reads the envelope fields. For Date, Subject, In-Reply-To and Message-ID the last field
     /// counts; address fields that occur more than once are joined, so that no From line can
     /// hide behind another (a client shows them all).
-    public init(fields: [HeaderField]) {
+    public init(fields: [HeaderField], limits: MIMELimits = .default) {
+        var budget = limits.maxAddresses
+        func merge(_ list: inout [IMAPAddress]?, _ field: HeaderField) {
+            Envelope.merge(&list, field, budget: &budget)
+        }
         for field in fields {
             switch field.name.count {
-            case 2: if field.hasName("To") { Envelope.merge(&to, field) } else if field.hasName("Cc") { Envelope.merge(&cc, field) }
-            case 3: if field.hasName("Bcc") { Envelope.merge(&bcc, field) }
+            case 2: if field.hasName("To") { merge(&to, field) } else if field.hasName("Cc") { merge(&cc, field) }
+            case 3: if field.hasName("Bcc") { merge(&bcc, field) }
             case 4:
-                if field.hasName("Date") { date = field.value } else if field.hasName("From") { Envelope.merge(&from, field) }
-            case 6: if field.hasName("Sender") { Envelope.merge(&sender, field) }
+                if field.hasName("Date") { date = field.value } else if field.hasName("From") { merge(&from, field) }
+            case 6: if field.hasName("Sender") { merge(&sender, field) }
             case 7: if field.hasName("Subject") { subject = field.value }
-            case 8: if field.hasName("Reply-To") { Envelope.merge(&replyTo, field) }
+            case 8: if field.hasName("Reply-To") { merge(&replyTo, field) }
             case 10: if field.hasName("Message-ID") { messageID = field.value }
             case 11: if field.hasName("In-Reply-To") { inReplyTo = field.value }
             default: break
@@ -34,10 +38,11 @@ public struct Envelope: Sendable, Equatable {
         }
     }
 
-    private static func merge(_ list: inout [IMAPAddress]?, _ field: HeaderField) {
+    private static func merge(_ list: inout [IMAPAddress]?, _ field: HeaderField, budget: inout Int) {
         // A NUL ends the value for address parsing, as in Dovecot (C strings).
         let value = field.value.firstIndex(of: 0).map { Array(field.value[..<$0]) } ?? field.value
-        let parsed = AddressListParser.parse(value)
+        let parsed = AddressListParser.parse(value, maxAddresses: budget)
+        budget = max(0, budget - parsed.count)
         if list == nil { list = parsed } else { list! += parsed }
     }
 

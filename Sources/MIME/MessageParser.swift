@@ -28,6 +28,8 @@ struct MessageParser {
     private var boundaries: [Boundary] = []
     /// Whether each part pushed its own boundary (it is a multipart we follow).
     private var followsBoundary: [Bool] = []
+    /// Header fields kept so far, all parts together.
+    private var keptFields = 0
 
     init(bytes: [UInt8], limits: MIMELimits) {
         self.bytes = bytes
@@ -62,16 +64,19 @@ struct MessageParser {
         var contentType: (kind: MessagePart.Kind, digest: Bool, boundary: [UInt8]?)?
         var pushedBoundary = false
 
-        func finish(_ field: HeaderField?, into parts: inout [MessagePart]) {
+        func finish(_ field: HeaderField?, into parts: inout [MessagePart], kept keptFields: inout Int) {
             guard let field else { return }
             if field.hasName("MIME-Version") { sawMIMEVersion = true }
             if field.hasName("Content-Type"), contentType == nil { contentType = MessageParser.classify(field, limits: limits) }
-            if parts[index].fields.count < limits.maxHeaderFields { parts[index].fields.append(field) }
+            if parts[index].fields.count < limits.maxHeaderFields, keptFields < limits.maxHeaderFieldsTotal {
+                parts[index].fields.append(field)
+                keptFields += 1
+            }
         }
 
         while true {
             if position >= end {
-                finish(current, into: &parts)
+                finish(current, into: &parts, kept: &keptFields)
                 parts[index].headerEnd = end
                 parts[index].bodyStart = end
                 settleKind(index, contentType: contentType, sawMIMEVersion: sawMIMEVersion)
@@ -85,7 +90,7 @@ struct MessageParser {
                 position = next
                 continue
             }
-            finish(current, into: &parts)
+            finish(current, into: &parts, kept: &keptFields)
             current = nil
             let blank = contentEnd == position && next > position
             if blank, !pushedBoundary, let type = contentType, type.kind == .multipart, let boundary = type.boundary,

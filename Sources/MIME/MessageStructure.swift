@@ -31,6 +31,13 @@ public struct MessageStructure: Sendable, Equatable, Codable {
             parts.append(Part(headerStart: row[0], headerEnd: row[1], bodyStart: row[2], bodyEnd: row[3], kind: kind,
                               children: Array(row[5...])))
         }
+        // Refuse a structure that could make `locate` trap (a damaged row).
+        for part in parts {
+            guard part.headerStart <= part.headerEnd, part.bodyStart <= part.bodyEnd, part.headerStart >= 0,
+                  part.children.allSatisfy({ $0 > 0 && $0 < parts.count }) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "inconsistent part offsets")
+            }
+        }
         self.parts = parts
     }
 

@@ -16,9 +16,9 @@ public struct ParsedMessage: Sendable {
         let parts = parser.parse()
         self.parts = parts
         self.contents = parts.map { ContentHeaders(fields: $0.fields, isMIME: $0.isMIME, limits: limits) }
-        var envelopes: [Int: Envelope] = [0: Envelope(fields: parts[0].fields)]
+        var envelopes: [Int: Envelope] = [0: Envelope(fields: parts[0].fields, limits: limits)]
         for part in parts where part.kind == .message {
-            if let child = part.children.first { envelopes[child] = Envelope(fields: parts[child].fields) }
+            if let child = part.children.first { envelopes[child] = Envelope(fields: parts[child].fields, limits: limits) }
         }
         self.envelopes = envelopes
     }

@@ -43,9 +43,23 @@ import Testing
         let fields = String(repeating: "X-A: b\r\n", count: 50_000)
         let parsed = ParsedMessage(Array((long + fields + "\r\nbody").utf8))
         #expect(parsed.header.count <= MIMELimits.default.maxHeaderFields)
-        #expect(parsed.header.first!.decodedValue.hasPrefix("aaaa"))
+        // Past 64 KiB a value is kept as text rather than searched for encoded-words.
+        #expect(parsed.header.first!.decodedValue.hasPrefix("=?utf-8?q?a?= "))
+        let moderate = HeaderField(name: Array("Subject".utf8), value: Array(String(repeating: "=?utf-8?q?a?= ", count: 3_000).utf8), range: 0..<0)
+        #expect(moderate.decodedValue == String(repeating: "a", count: 3_000) + " ")
+        // Unterminated words are not rescanned byte by byte.
+        let unterminated = HeaderField(name: Array("Subject".utf8), value: Array(String(repeating: "=?x?b?A", count: 9_000).utf8), range: 0..<0)
+        #expect(unterminated.decodedValue.count == 63_000)
         let search = SearchText(message: parsed)
         #expect(search.body == "body")
+    }
+
+    @Test func addressesAreBoundedPerMessage() {
+        let groups = "To: g:" + String(repeating: ",", count: 200_000) + ";\r\n"
+        let many = String(repeating: "Cc: a@b, c@d\r\n", count: 20_000)
+        let parsed = ParsedMessage(Array((groups + many + "\r\n").utf8))
+        let envelope = parsed.envelope
+        #expect((envelope.to?.count ?? 0) + (envelope.cc?.count ?? 0) <= MIMELimits.default.maxAddresses)
     }
 
     @Test func manyOpenBoundariesWithSharedPrefixes() {
