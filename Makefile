@@ -4,7 +4,7 @@ SWIFT ?= swift
 PETREL_HOME ?= $(CURDIR)/.petrel
 export PETREL_HOME
 
-.PHONY: all build release run test deps deps-run deps-test migrations fuzz clean help
+.PHONY: all build release run test deps deps-run deps-test migrations fuzz bench clean help
 
 all: build
 
@@ -12,6 +12,7 @@ help:
 	@echo "make run     build a release binary and run a local node with its own PostgreSQL under PETREL_HOME (.petrel/)"
 	@echo "make test    run every test against a throwaway PostgreSQL"
 	@echo "make build   debug build;  make release: release build;  make clean"
+	@echo "make bench   release-build benchmarks (docs/benchmarks.md);  make fuzz FUZZ_SECONDS=600: libFuzzer"
 
 deps:
 	@scripts/install-deps.sh build
@@ -39,6 +40,12 @@ test: deps-test migrations
 
 clean:
 	rm -rf .build
+
+# Benchmarks (docs/benchmarks.md): release build, throwaway PostgreSQL.
+BENCH_LARGE ?= 100000
+bench: deps-test
+	$(SWIFT) build -c release --product petrel-bench
+	scripts/with-test-postgres.sh sh -c 'PETREL_BENCH_DATABASE_URL="$$PETREL_TEST_DATABASE_URL" .build/release/petrel-bench --large $(BENCH_LARGE)'
 
 # libFuzzer over the parsers (docs/fuzzing.md). FUZZ_SECONDS bounds the run.
 FUZZ_SECONDS ?= 60

@@ -105,6 +105,6 @@ let package = Package(
                     exclude: ["Fixtures/generate-password-fixtures.sh"],
                     resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "PetrelTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore", "MailCore", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

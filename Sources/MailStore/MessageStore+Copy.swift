@@ -42,7 +42,7 @@ extension MessageStore {
             let selected = try await connection.query("""
                 SELECT uid, size FROM messages
                 WHERE account_id = \(accountID) AND mailbox_id = \(source)
-                  AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ \(uids.multirange)::int8multirange
+                  AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ (SELECT \(uids.multirange)::int8multirange)
                 ORDER BY uid
                 """, logger: logger)
             var sourceUIDs: [Int64] = []

@@ -38,7 +38,7 @@ extension MessageStore {
                                         ELSE ARRAY(SELECT unnest(keywords) EXCEPT SELECT unnest(\(keywords)::text[]) ORDER BY 1) END AS k
                     FROM messages
                     WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID)
-                      AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ \(uids.multirange)::int8multirange
+                      AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ (SELECT \(uids.multirange)::int8multirange)
                       AND (\(unchangedSince)::bigint IS NULL OR modseq <= \(unchangedSince)::bigint)
                 )
                 UPDATE messages m SET flags = w.f, keywords = w.k, modseq = \(modseq)
@@ -63,7 +63,7 @@ extension MessageStore {
                     SELECT uid FROM messages
                     WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND modseq > \(unchangedSince)
                       AND modseq <> \(modseq)
-                      AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ \(uids.multirange)::int8multirange
+                      AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ (SELECT \(uids.multirange)::int8multirange)
                     ORDER BY uid
                     """, logger: logger)
                 for try await uid in modified.decode(Int64.self) { result.modified.append(UInt32(truncatingIfNeeded: uid)) }
@@ -87,7 +87,7 @@ extension MessageStore {
             let candidates = try await connection.query("""
                 SELECT uid FROM messages
                 WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND flags & 8 = 8
-                  AND uid BETWEEN \(set.lowest) AND \(set.highest) AND uid <@ \(set.multirange)::int8multirange
+                  AND uid BETWEEN \(set.lowest) AND \(set.highest) AND uid <@ (SELECT \(set.multirange)::int8multirange)
                 ORDER BY uid
                 """, logger: logger)
             var doomed: [Int64] = []

@@ -82,7 +82,7 @@ extension MessageStore {
         let rows = try await database.query("""
             SELECT uid, flags, keywords, modseq FROM messages
             WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID)
-              AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ \(uids.multirange)::int8multirange
+              AND uid BETWEEN \(uids.lowest) AND \(uids.highest) AND uid <@ (SELECT \(uids.multirange)::int8multirange)
             ORDER BY uid
             """)
         var out: [MessageFlagState] = []
@@ -100,7 +100,7 @@ extension MessageStore {
                    b.envelope, b.body_structure, b.body, b.structure::text
             FROM messages m JOIN message_bodies b ON b.id = m.body_id
             WHERE m.account_id = \(accountID) AND m.mailbox_id = \(mailboxID)
-              AND m.uid BETWEEN \(uids.lowest) AND \(uids.highest) AND m.uid <@ \(uids.multirange)::int8multirange
+              AND m.uid BETWEEN \(uids.lowest) AND \(uids.highest) AND m.uid <@ (SELECT \(uids.multirange)::int8multirange)
             ORDER BY m.uid
             """)
         var out: [MessageSummary] = []

@@ -174,6 +174,23 @@ struct MailFixture {
         }
     }
 
+    @Test func manyDisjointUIDRanges() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            _ = try await f.messages.append(accountID: ann.id, mailboxID: ann.inbox, message: MailFixture.message("seed"))
+            for _ in 0..<12 { _ = try await f.messages.copy(accountID: ann.id, from: ann.inbox, uids: .all, to: ann.inbox) }
+            #expect(try await f.messages.status(accountID: ann.id, mailboxID: ann.inbox).messages == 4096)
+            // Every odd UID: 2,048 separate ranges in one set.
+            let odd = UIDSet(stride(from: UInt32(1), through: 4096, by: 2).map { $0...$0 })
+            #expect(odd.ranges.count == 2048)
+            #expect(UIDSet([1...3, 4...4, 9...9, 2...5]).ranges == [1...5, 9...9])
+            let result = try await f.messages.storeFlags(accountID: ann.id, mailboxID: ann.inbox, uids: odd, operation: .add, flags: .seen)
+            #expect(result.changed.count == 2048 && result.changed.allSatisfy { $0.uid % 2 == 1 })
+            #expect(try await f.messages.status(accountID: ann.id, mailboxID: ann.inbox).unseen == 2048)
+        }
+    }
+
     @Test func quotasRefuseWithADistinctErrorPerAccountAndDomain() async throws {
         try await TestDatabase.withMigrated { database in
             let f = MailFixture(database)
