@@ -54,7 +54,7 @@ extension MessageStore {
             if !move {
                 let fits = try await Self.reserveQuota(for: [accountID: (bytes, Int64(sourceUIDs.count))],
                                                        on: connection, logger: logger)
-                if !fits.contains(accountID) { throw StoreError(.overQuota, "mailbox full: quota exceeded") }
+                if !fits.fits.contains(accountID) { throw StoreError(.overQuota, "mailbox full: quota exceeded") }
             }
             var requests = [(DeliveryTarget(accountID: accountID, mailboxID: destination), sourceUIDs.count)]
             if move { requests.append((DeliveryTarget(accountID: accountID, mailboxID: source), 0)) }

@@ -68,10 +68,12 @@ extension MessageStore {
             let accepted = try await Self.reserveQuota(for: additions, on: connection, logger: logger)
             var wanted: [DeliveryTarget] = []
             for target in targets {
-                if accepted.contains(target.accountID) {
+                if accepted.fits.contains(target.accountID) {
                     wanted.append(target)
-                } else {
+                } else if accepted.existing.contains(target.accountID) {
                     outcome.refused.append((target, StoreError(.overQuota, "mailbox full: quota exceeded")))
+                } else {
+                    outcome.refused.append((target, StoreError(.notFound, "account does not exist")))
                 }
             }
             let allocated = try await Self.allocateUIDs(wanted.map { ($0, 1) }, on: connection, logger: logger)
@@ -129,7 +131,7 @@ extension MessageStore {
     /// account can take what `wanted` adds to it. Returns the accounts that fit. Usage itself is
     /// added by the insert trigger in the same transaction, under these locks.
     static func reserveQuota(for wanted: [Int64: (bytes: Int64, messages: Int64)], on connection: PostgresConnection,
-                             logger: Logger) async throws -> Set<Int64> {
+                             logger: Logger) async throws -> (fits: Set<Int64>, existing: Set<Int64>) {
         let accountIDs = wanted.keys.sorted()
         // Domains with a quota first (lock order), then their current usage.
         var domainQuota: [Int64: (bytes: Int64, messages: Int64)] = [:]
@@ -153,8 +155,10 @@ extension MessageStore {
             WHERE id = ANY(\(accountIDs)::bigint[]) ORDER BY id FOR NO KEY UPDATE
             """, logger: logger)
         var fits = Set<Int64>()
+        var existing = Set<Int64>()
         for try await (id, domain, quotaBytes, quotaMessages, usedBytes, usedMessages)
             in accounts.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            existing.insert(id)
             let add = wanted[id] ?? (0, 0)
             if quotaBytes > 0 && usedBytes + add.bytes > quotaBytes { continue }
             if quotaMessages > 0 && usedMessages + add.messages > quotaMessages { continue }
@@ -166,7 +170,7 @@ extension MessageStore {
             }
             fits.insert(id)
         }
-        return fits
+        return (fits, existing)
     }
 
     struct Allocation {

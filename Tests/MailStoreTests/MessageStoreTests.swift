@@ -207,6 +207,9 @@ struct MailFixture {
             let outcome = try await f.messages.deliver(message, to: [DeliveryTarget(accountID: ann.id, mailboxID: ann.inbox),
                                                                      DeliveryTarget(accountID: bob.id, mailboxID: bob.inbox)])
             #expect(outcome.stored.map(\.target.accountID) == [bob.id] && outcome.refused.map(\.error.kind) == [.overQuota])
+            // An account that does not exist is "not found", not "full".
+            let ghost = try await f.messages.deliver(message, to: [DeliveryTarget(accountID: 999_999, mailboxID: 1)])
+            #expect(ghost.refused.map(\.error.kind) == [.notFound] && ghost.stored.isEmpty)
             // A domain quota counts every account of the domain.
             try await dir.setQuota(EmailAddress("ann@d.test"), bytes: 0, messages: nil)
             try await dir.setDomainQuota(DomainName("d.test"), bytes: nil, messages: 4)
