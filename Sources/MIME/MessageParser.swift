@@ -200,7 +200,7 @@ struct MessageParser {
                     bodyEnd -= 1                                   // the LF
                     if bodyEnd > start, bytes[bodyEnd - 1] == ASCII.cr { bodyEnd -= 1 }
                 }
-                return finishPart(at: found, lineStart: position, lineNext: next, bodyEnd: bodyEnd, from: index)
+                return finishPart(at: found, lineStart: position, lineEnd: contentEnd, lineNext: next, bodyEnd: bodyEnd, from: index)
             }
             position = next
         }
@@ -209,7 +209,8 @@ struct MessageParser {
 
     /// A boundary line was found: close parts up to the boundary's multipart, then start its
     /// next child, or read its epilogue after the close-delimiter.
-    private mutating func finishPart(at boundaryIndex: Int, lineStart: Int, lineNext: Int, bodyEnd: Int, from index: Int) -> Step {
+    private mutating func finishPart(at boundaryIndex: Int, lineStart: Int, lineEnd: Int, lineNext: Int, bodyEnd: Int,
+                                     from index: Int) -> Step {
         let boundary = boundaries[boundaryIndex]
         var open: Int? = index
         while let current = open, current != boundary.part {
@@ -218,7 +219,7 @@ struct MessageParser {
         }
         let afterName = lineStart + 2 + boundary.bytes.count
         let closing = afterName + 1 < end && bytes[afterName] == ASCII.dash && bytes[afterName + 1] == ASCII.dash
-            && afterName + 2 <= reader.line(at: lineStart).contentEnd
+            && afterName + 2 <= lineEnd
         if closing {
             boundaries.removeSubrange(boundaryIndex...)
         } else {

@@ -19,12 +19,7 @@ extension MessageStore {
     public func storeFlags(accountID: Int64, mailboxID: Int64, uids: UIDSet, operation: FlagOperation,
                            flags: MessageFlags, keywords: [String] = [], unchangedSince: Int64? = nil) async throws -> FlagStoreResult {
         try await database.transaction { connection in
-            let locked = try await connection.query("""
-                SELECT highestmodseq FROM mailboxes WHERE account_id = \(accountID) AND id = \(mailboxID) FOR NO KEY UPDATE
-                """, logger: logger)
-            var current: Int64?
-            for try await value in locked.decode(Int64.self) { current = value }
-            guard let highest = current else { throw StoreError(.notFound, "mailbox does not exist") }
+            let highest = try await Self.lockMailbox(accountID: accountID, mailboxID: mailboxID, on: connection, logger: logger)
             let modseq = highest + 1
             let mode: Int64 = switch operation { case .replace: 0; case .add: 1; case .remove: 2 }
             let rows = try await connection.query("""
@@ -77,12 +72,7 @@ extension MessageStore {
     public func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet? = nil) async throws -> [UInt32] {
         try await database.transaction { connection in
             _ = try await Self.reserveQuota(for: [accountID: (0, 0)], on: connection, logger: logger)  // lock order
-            let locked = try await connection.query("""
-                SELECT highestmodseq FROM mailboxes WHERE account_id = \(accountID) AND id = \(mailboxID) FOR NO KEY UPDATE
-                """, logger: logger)
-            var current: Int64?
-            for try await value in locked.decode(Int64.self) { current = value }
-            guard let highest = current else { throw StoreError(.notFound, "mailbox does not exist") }
+            let highest = try await Self.lockMailbox(accountID: accountID, mailboxID: mailboxID, on: connection, logger: logger)
             let set = uids ?? .all
             let candidates = try await connection.query("""
                 SELECT uid FROM messages
@@ -100,6 +90,17 @@ extension MessageStore {
                                        on: connection, logger: logger)
             return doomed.map { UInt32(truncatingIfNeeded: $0) }
         }
+    }
+
+    /// Locks the mailbox row (changes to one mailbox are serialised on it) and returns its
+    /// highestmodseq; `.notFound` when the account has no such mailbox.
+    static func lockMailbox(accountID: Int64, mailboxID: Int64, on connection: PostgresConnection,
+                            logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query("""
+            SELECT highestmodseq FROM mailboxes WHERE account_id = \(accountID) AND id = \(mailboxID) FOR NO KEY UPDATE
+            """, logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        throw StoreError(.notFound, "mailbox does not exist")
     }
 
     /// Deletes message rows and records them in the expunge log at `modseq`. The caller holds

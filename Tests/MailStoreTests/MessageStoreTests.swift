@@ -9,13 +9,11 @@ import Testing
 /// A small fixture: a domain with accounts, their INBOX ids, and SQL for checks.
 struct MailFixture {
     let database: Database
-    let directory: Database
     let messages: MessageStore
     let mailboxes: MailboxStore
 
     init(_ database: Database) {
         self.database = database
-        self.directory = database
         self.messages = MessageStore(database: database)
         self.mailboxes = MailboxStore(database: database)
     }
