@@ -62,11 +62,36 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Listeners, TLS, bounded reads, connection limits, drain: shared by every protocol.
+        .target(
+            name: "ServerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: SMTP server: parser, session state machine, recipient policy.
+        .target(
+            name: "SMTPServer",
+            dependencies: [
+                "MailCore", "MIME", "MailStore", "MailAuth", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The `petrel` executable.
         .executableTarget(
             name: "Petrel",
             dependencies: [
-                "MailCore", "MailStore", "MailAuth",
+                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),

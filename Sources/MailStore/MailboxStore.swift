@@ -187,8 +187,8 @@ public struct MailboxStore: Sendable {
         for try await id in created.decode(Int64.self) { newID = id }
         guard let newID else { throw StoreError(.temporary, "mailbox \(to) was not created") }
         try await connection.query("""
-            INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size)
-            SELECT account_id, \(newID), uid, body_id, modseq, flags, keywords, internal_date, size
+            INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size, header_prefix)
+            SELECT account_id, \(newID), uid, body_id, modseq, flags, keywords, internal_date, size, header_prefix
             FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(inbox.id)
             """, logger: logger)
         try await connection.query("""

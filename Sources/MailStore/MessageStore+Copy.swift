@@ -68,9 +68,10 @@ extension MessageStore {
             guard !sourceUIDs.isEmpty else { return CopyResult(uidValidity: allocation.uidValidity, mapping: []) }
             let first = Int64(allocation.firstUID)
             try await connection.query("""
-                INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size)
+                INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size,
+                                      header_prefix)
                 SELECT account_id, \(destination), \(first) - 1 + row_number() OVER (ORDER BY uid), body_id,
-                       \(allocation.modseq), flags, keywords, internal_date, size
+                       \(allocation.modseq), flags, keywords, internal_date, size, header_prefix
                 FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(source) AND uid = ANY(\(sourceUIDs)::bigint[])
                 """, logger: logger)
             if move, let sourceAllocation = allocations[DeliveryTarget(accountID: accountID, mailboxID: source)] {

@@ -22,7 +22,11 @@ public struct MessageSummary: Sendable {
     public var keywords: [String]
     public var modseq: Int64
     public var internalDate: Date
+    /// Total size: `headerPrefix` and the stored body.
     public var size: Int64
+    /// Trace lines of this copy (Return-Path:, Delivered-To:) served in front of the stored
+    /// body: the body's part offsets shift by its length.
+    public var headerPrefix: [UInt8]
     public var envelope: [UInt8]
     public var bodyStructure: [UInt8]
     public var body: [UInt8]
@@ -96,7 +100,7 @@ extension MessageStore {
     /// Envelope, structure, flags, dates and sizes of the messages in `uids`.
     public func summaries(accountID: Int64, mailboxID: Int64, uids: UIDSet) async throws -> [MessageSummary] {
         let rows = try await database.query("""
-            SELECT m.uid, m.flags, m.keywords, m.modseq, m.internal_date, m.size,
+            SELECT m.uid, m.flags, m.keywords, m.modseq, m.internal_date, m.size, m.header_prefix,
                    b.envelope, b.body_structure, b.body, b.structure::text
             FROM messages m JOIN message_bodies b ON b.id = m.body_id
             WHERE m.account_id = \(accountID) AND m.mailbox_id = \(mailboxID)
@@ -104,11 +108,12 @@ extension MessageStore {
             ORDER BY m.uid
             """)
         var out: [MessageSummary] = []
-        for try await (uid, flags, keywords, modseq, date, size, envelope, bodyStructure, body, structure)
-            in rows.decode((Int64, Int16, [String], Int64, Date, Int64, ByteBuffer, ByteBuffer, ByteBuffer, String).self) {
+        for try await (uid, flags, keywords, modseq, date, size, prefix, envelope, bodyStructure, body, structure)
+            in rows.decode((Int64, Int16, [String], Int64, Date, Int64, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer, String).self) {
             let parts = try JSONDecoder().decode(MessageStructure.self, from: Data(structure.utf8))
             out.append(MessageSummary(uid: UInt32(truncatingIfNeeded: uid), flags: MessageFlags(rawValue: flags), keywords: keywords,
-                                      modseq: modseq, internalDate: date, size: size, envelope: Array(buffer: envelope),
+                                      modseq: modseq, internalDate: date, size: size,
+                                      headerPrefix: Array(buffer: prefix), envelope: Array(buffer: envelope),
                                       bodyStructure: Array(buffer: bodyStructure), body: Array(buffer: body), structure: parts))
         }
         return out
@@ -122,13 +127,20 @@ extension MessageStore {
         AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    let size = try await self.messageSize(accountID: accountID, mailboxID: mailboxID, uid: uid)
+                    let (size, prefix) = try await self.sizeAndPrefix(accountID: accountID, mailboxID: mailboxID, uid: uid)
                     let wanted = (range ?? 0..<size).clamped(to: 0..<size)
                     var offset = wanted.lowerBound
+                    // The copy's own trace lines first, then the shared body.
+                    if offset < prefix.readableBytes {
+                        let end = min(prefix.readableBytes, wanted.upperBound)
+                        continuation.yield(prefix.getSlice(at: prefix.readerIndex + offset, length: end - offset)!)
+                        offset = end
+                    }
                     while offset < wanted.upperBound {
                         let length = min(chunkSize, wanted.upperBound - offset)
+                        let rawOffset = offset - prefix.readableBytes
                         let rows = try await database.query("""
-                            SELECT substring(b.raw FROM \(Int64(offset + 1))::int FOR \(Int64(length))::int)
+                            SELECT substring(b.raw FROM \(Int64(rawOffset + 1))::int FOR \(Int64(length))::int)
                             FROM messages m JOIN message_bodies b ON b.id = m.body_id
                             WHERE m.account_id = \(accountID) AND m.mailbox_id = \(mailboxID) AND m.uid = \(Int64(uid))
                             """)
@@ -158,11 +170,12 @@ extension MessageStore {
         return out
     }
 
-    func messageSize(accountID: Int64, mailboxID: Int64, uid: UInt32) async throws -> Int {
+    func sizeAndPrefix(accountID: Int64, mailboxID: Int64, uid: UInt32) async throws -> (Int, ByteBuffer) {
         let rows = try await database.query("""
-            SELECT size FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND uid = \(Int64(uid))
+            SELECT size, header_prefix FROM messages
+            WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND uid = \(Int64(uid))
             """)
-        for try await size in rows.decode(Int64.self) { return Int(size) }
+        for try await (size, prefix) in rows.decode((Int64, ByteBuffer).self) { return (Int(size), prefix) }
         throw StoreError(.notFound, "no message with UID \(uid)")
     }
 

@@ -11,7 +11,8 @@ struct DevCommand: AsyncParsableCommand {
             First run: initialises a PostgreSQL cluster in PETREL_HOME (default ./.petrel; Unix socket only),
             migrates, creates the domain example.test and the account demo@example.test with the password from
             PETREL_DEMO_PASSWORD, or a generated one kept in PETREL_HOME/demo-password. Later runs reuse the data.
-            Ctrl-C stops the node and its PostgreSQL.
+            Listens on 127.0.0.1 only: SMTP 2525, submission 2587, submissions 2465 (implicit TLS), with a
+            self-signed certificate made into PETREL_HOME/tls. Ctrl-C stops the node and its PostgreSQL.
             """
     )
 
@@ -37,6 +38,12 @@ struct DevCommand: AsyncParsableCommand {
             }
             var configuration = try await CommandContext.loadConfiguration(global)
             configuration.databaseURL = nil
+            configuration.listeners = ListenerConfiguration.development
+            if configuration.tlsCertificate == nil {
+                let (certificate, key) = try selfSignedCertificate(home: home, hostname: configuration.hostname)
+                configuration.tlsCertificate = certificate
+                configuration.tlsKey = key
+            }
             let context = CommandContext(configuration: configuration, url: embedded.url, logger: CommandContext.logger())
             let password = try demoPassword(home: home)
             try await context.withDatabase(requireSchema: false) { database in
@@ -69,6 +76,31 @@ struct DevCommand: AsyncParsableCommand {
                 """)
             try await Node(context: context).run(migrate: false)
         }
+    }
+
+    /// A self-signed certificate for the dev listeners, made once with openssl and kept in
+    /// PETREL_HOME/tls (clients must be told not to verify it).
+    func selfSignedCertificate(home: String, hostname: String) throws -> (String, String) {
+        let directory = home + "/tls"
+        let certificate = directory + "/certificate.pem"
+        let key = directory + "/key.pem"
+        if FileManager.default.fileExists(atPath: certificate) && FileManager.default.fileExists(atPath: key) {
+            return (certificate, key)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        guard let openssl = Subprocess.find("openssl") else {
+            throw CLIError("openssl is needed to make the dev TLS certificate (apt-get install openssl)")
+        }
+        let result = try Subprocess.run([
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "825",
+            "-subj", "/CN=\(hostname)", "-addext", "subjectAltName=DNS:\(hostname),DNS:localhost,IP:127.0.0.1",
+            "-keyout", key, "-out", certificate,
+        ])
+        guard result.status == 0 else { throw CLIError("openssl could not make a certificate: \(result.output)") }
+        chmod(key, 0o600)
+        print("made a self-signed TLS certificate in \(directory)")
+        return (certificate, key)
     }
 
     /// PETREL_DEMO_PASSWORD, else the one generated on the first run (kept 0600 in PETREL_HOME).

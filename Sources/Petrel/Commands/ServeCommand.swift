@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import MailStore
+import NIOPosix
+import ServerSupport
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,8 +11,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run a node.",
         discussion: """
             Connects to the database, checks that the schema is current (or applies migrations with --migrate),
-            and runs until SIGINT or SIGTERM. This version has no protocol listeners yet: SMTP, IMAP and POP3
-            arrive in later releases, and the node says so when it starts.
+            opens the listeners of the configuration (SMTP 25, submission 587, submissions 465 unless
+            configured otherwise) and runs until SIGINT or SIGTERM, which drain it: no new connections, open
+            mail transactions finish, every other session gets 421. SIGHUP reloads the TLS certificate.
             """
     )
 
@@ -25,15 +28,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// A running node. Today it owns the database pool and nothing else; the protocol listeners
-/// join its lifetime as they are built.
+/// A running node: the database pool and the protocol listeners, until SIGINT or SIGTERM,
+/// which drain it (stop accepting, let sessions finish their transaction, then close).
 struct Node {
     let context: CommandContext
 
     func run(migrate: Bool) async throws {
+        let configuration = context.configuration
         let logger: Logger = {
-            var logger = CommandContext.logger(level: context.configuration.logLevel)
-            logger[metadataKey: "node"] = "\(context.configuration.hostname)"
+            var logger = CommandContext.logger(level: configuration.logLevel)
+            logger[metadataKey: "node"] = "\(configuration.hostname)"
             return logger
         }()
         try await context.withDatabase(requireSchema: false) { database in
@@ -49,13 +53,41 @@ struct Node {
                 logger.warning("the database schema is newer than this petrel; run the same version on every node",
                                metadata: ["unknown_migrations": "\(status.unknown)"])
             }
+            let tls = try NodeServices.tlsStore(configuration)
+            let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            let listeners = NodeServices.listeners(configuration, smtp: smtp, tls: tls, logger: logger)
+            let group: ListenerGroup
+            do {
+                group = try await ListenerGroup.bind(listeners, tls: tls, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            } catch {
+                throw CLIError("cannot open the listeners: \(error)")
+            }
             logger.notice("node started", metadata: ["database": "\(database.url)", "schema": "\(status.applied.last ?? 0)"])
-            print("petrel \(PetrelVersion.string): node running against \(database.url)")
-            print("No protocol listeners in this version: SMTP, IMAP and POP3 are not built yet.")
-            print("Manage domains, accounts and aliases with the petrel CLI. Ctrl-C stops.")
+            print("petrel \(PetrelVersion.string): node \(configuration.hostname) running against \(database.url)")
+            for listener in listeners {
+                let address = group.addresses[listener.spec.name].map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+                print("  \(listener.spec.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(address)  tls: \(listener.spec.tls.rawValue)")
+            }
+            print("Ctrl-C stops (drains: open transactions finish first).")
             fflush(nil)
-            let signo = await Signals.waitForTermination()
-            logger.notice("node stopping", metadata: ["signal": "\(signo)"])
+            let reloader = Signals.onHangup {
+                guard let tls else { return }
+                do {
+                    try tls.reload()
+                    logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(tls.certificatePath)"])
+                } catch {
+                    logger.error("TLS certificate not reloaded, the old one stays in use", metadata: ["error": "\(error)"])
+                }
+            }
+            defer { reloader.cancel() }
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { await group.run() }
+                let signo = await Signals.waitForTermination()
+                logger.notice("node draining", metadata: ["signal": "\(signo)", "sessions": "\(group.openConnections)"])
+                await group.drain(grace: .seconds(configuration.shutdownGraceSeconds))
+                try await tasks.waitForAll()
+            }
+            logger.notice("node stopped")
         }
     }
 }

@@ -15,6 +15,12 @@ struct PetrelConfiguration: Sendable {
     var resolution = ResolutionLimits.default
     var argon2 = Argon2Hash.Parameters.default
     var logLevel: Logger.Level = .info
+    var listeners = ListenerConfiguration.production
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var smtp = SMTPSettings()
+    /// Seconds a draining node waits for sessions to finish before closing them.
+    var shutdownGraceSeconds = 30
 
     /// Where the configuration came from, for `petrel check`.
     var source: String
@@ -80,6 +86,7 @@ struct PetrelConfiguration: Sendable {
             }
             logLevel = parsed
         }
+        try readListeners(reader)
     }
 
     /// Typed access that tells a missing key (nil) from a present but unusable one (an error
@@ -89,6 +96,16 @@ struct PetrelConfiguration: Sendable {
 
         func string(_ key: String, secret: Bool = false) throws -> String? {
             reader.string(forKey: ConfigKey(key), isSecret: secret)
+        }
+
+        func bool(_ key: String) throws -> Bool? {
+            if let value = reader.bool(forKey: ConfigKey(key)) { return value }
+            guard let raw = reader.string(forKey: ConfigKey(key)) else { return nil }
+            switch raw.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw Invalid(key: key, reason: "'\(raw)' is not true or false")
+            }
         }
 
         func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {

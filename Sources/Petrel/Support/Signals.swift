@@ -30,4 +30,13 @@ enum Signals {
             }
         }
     }
+
+    /// Calls `action` on every SIGHUP until the returned source is cancelled.
+    static func onHangup(_ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "petrel.sighup"))
+        source.setEventHandler(handler: action)
+        source.resume()
+        return source
+    }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import MailAuth
+import MailStore
+import NIOPosix
+import ServerSupport
+import SMTPServer
+
+/// The protocol listeners of a node, built from the configuration.
+enum NodeServices {
+    /// The TLS certificate, when one is configured.
+    static func tlsStore(_ configuration: PetrelConfiguration) throws -> TLSContextStore? {
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return nil }
+        do {
+            return try TLSContextStore(certificatePath: certificate, keyPath: key)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
+    static func smtpService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
+                            hasher: PasswordHasher, logger: Logger) -> SMTPService {
+        var smtp = SMTPConfiguration(hostname: configuration.hostname)
+        smtp.maximumMessageSize = configuration.smtp.maximumMessageSize
+        smtp.maximumRecipients = configuration.smtp.maximumRecipients
+        smtp.maximumErrors = configuration.smtp.maximumErrors
+        smtp.trustedNetworks = configuration.smtp.trustedNetworks
+        smtp.authOnMX = configuration.smtp.authOnMX
+        if let postmaster = configuration.smtp.postmaster { smtp.postmaster = postmaster }
+        smtp.tls = tls
+        let backend = StoreSMTPBackend(database: database, hasher: hasher, limits: configuration.resolution)
+        return SMTPService(configuration: smtp, backend: backend, logger: logger)
+    }
+
+    /// The listeners to open. Without a certificate, STARTTLS is not offered and implicit-TLS
+    /// listeners stay closed (with a warning).
+    static func listeners(_ configuration: PetrelConfiguration, smtp: SMTPService, tls: TLSContextStore?,
+                          logger: Logger) -> [Listener] {
+        var out: [Listener] = []
+        for listener in configuration.listeners where listener.enabled {
+            guard let role = listener.smtpRole else { continue }
+            var mode = listener.tls
+            if tls == nil && mode != .none {
+                if mode == .implicit {
+                    logger.warning("no TLS certificate configured (tls.certificate, tls.key): listener not opened",
+                                   metadata: ["listener": "\(listener.name)"])
+                    continue
+                }
+                logger.warning("no TLS certificate configured: STARTTLS not offered", metadata: ["listener": "\(listener.name)"])
+                mode = .none
+            }
+            var spec = smtp.spec(name: listener.name, host: listener.address, port: listener.port, tls: mode)
+            spec.idleTimeout = .seconds(Int64(configuration.smtp.idleTimeoutSeconds))
+            spec.maximumConnections = configuration.smtp.maximumConnections
+            spec.maximumConnectionsPerClient = configuration.smtp.maximumConnectionsPerClient
+            out.append(smtp.listener(spec, role: role))
+        }
+        return out
+    }
+}

@@ -1,0 +1,106 @@
+import MailAuth
+import MailCore
+import MailStore
+
+/// An authenticated client.
+public struct SMTPLogin: Sendable, Equatable {
+    public var accountID: Int64
+    public var address: String
+
+    public init(accountID: Int64, address: String) {
+        self.accountID = accountID
+        self.address = address
+    }
+}
+
+/// Where mail to one RCPT goes.
+public enum RecipientRoute: Sendable, Equatable {
+    /// A local or alias domain, resolved: accounts here, and forwarding targets elsewhere.
+    case local(accounts: [DeliveryAccount], external: [String])
+    /// A local or alias domain, but nobody by that name.
+    case unknown
+    /// Not one of ours: relaying.
+    case remote
+    /// The alias expansion broke a limit (depth, fan-out).
+    case expansionFailed(String)
+}
+
+/// What an SMTP session asks of the rest of Petrel. Errors thrown are temporary failures
+/// (`451 4.3.0`, `454 4.7.0`); the session never turns one into a 5xx.
+public protocol SMTPBackend: Sendable {
+    /// nil for a wrong password, unknown or disabled account (all answered alike).
+    func authenticate(username: String, password: String) async throws -> SMTPLogin?
+    func clientAccess(ip: String) async throws -> AccessRule?
+    func addressAccess(_ kind: AccessRuleKind, address: String) async throws -> AccessRule?
+    func route(_ mailbox: SMTPMailbox) async throws -> RecipientRoute
+    /// Whether the account may use `sender` as its envelope sender: its own address, or one
+    /// that resolves to it (an alias, a subaddress).
+    func owns(_ login: SMTPLogin, sender: SMTPMailbox) async throws -> Bool
+    /// Stores and queues in one transaction; returns after COMMIT.
+    func accept(_ message: InboundMessage) async throws -> [StoredMessage]
+}
+
+/// The backend over PostgreSQL: the directory, the SQL authenticator, the message store.
+public struct StoreSMTPBackend: SMTPBackend {
+    public let directory: Directory
+    public let store: MessageStore
+    public let authenticator: SQLAuthenticator
+    public let limits: ResolutionLimits
+
+    public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits) {
+        directory = Directory(database: database)
+        store = MessageStore(database: database)
+        authenticator = SQLAuthenticator(directory: directory, hasher: hasher)
+        self.limits = limits
+    }
+
+    public func authenticate(username: String, password: String) async throws -> SMTPLogin? {
+        switch try await authenticator.authenticate(username: username, password: password) {
+        case .accepted(let account, let address, _): return SMTPLogin(accountID: account, address: address)
+        case .rejected: return nil
+        }
+    }
+
+    public func clientAccess(ip: String) async throws -> AccessRule? {
+        guard IPNetwork.parseAddress(ip) != nil else { return nil }
+        return try await directory.clientAccess(ip: ip)
+    }
+
+    public func addressAccess(_ kind: AccessRuleKind, address: String) async throws -> AccessRule? {
+        try await directory.addressAccess(kind, address: address)
+    }
+
+    public func route(_ mailbox: SMTPMailbox) async throws -> RecipientRoute {
+        guard !mailbox.isAddressLiteral, let domain = try? DomainName(mailbox.domain) else { return .remote }
+        guard try await directory.domainRole(domain) != nil else { return .remote }
+        guard !mailbox.needsQuoting, let address = try? EmailAddress(localPart: mailbox.localPart, domain: domain) else {
+            return .unknown
+        }
+        let resolution: Resolution
+        do {
+            resolution = try await AddressResolver(directory: directory, limits: limits).resolve(address)
+        } catch let error as ResolutionError {
+            return .expansionFailed("\(error)")
+        }
+        guard resolution.isDeliverable else { return .unknown }
+        var accounts: [DeliveryAccount] = []
+        for local in resolution.local {
+            if let account = try await directory.deliveryAccount(local) { accounts.append(account) }
+        }
+        if accounts.isEmpty && resolution.external.isEmpty { return .unknown }
+        return .local(accounts: accounts, external: resolution.external.map(\.description))
+    }
+
+    public func owns(_ login: SMTPLogin, sender: SMTPMailbox) async throws -> Bool {
+        guard !sender.needsQuoting, !sender.isAddressLiteral, let domain = try? DomainName(sender.domain),
+              let address = try? EmailAddress(localPart: sender.localPart, domain: domain) else { return false }
+        if address.description == login.address { return true }
+        guard try await directory.domainRole(domain) != nil else { return false }
+        let resolution = try? await AddressResolver(directory: directory, limits: limits).resolve(address)
+        return resolution?.local.contains { $0.description == login.address } ?? false
+    }
+
+    public func accept(_ message: InboundMessage) async throws -> [StoredMessage] {
+        try await store.accept(message)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import MailAuth
+
+extension SMTPSession {
+    /// RFC 3207. After `220` the connection turns to TLS and the session starts over: no
+    /// hello, no login, no transaction, and whatever the client pipelined is thrown away.
+    func startTLS() async -> Next {
+        guard startTLSAvailable, let tls = configuration.tls else {
+            reply(connection.isTLS ? SMTPReply(503, "5.5.1", "Error: TLS already active")
+                                   : SMTPReply(502, "5.5.1", "Error: STARTTLS not available here"))
+            return .goOn
+        }
+        connection.send(SMTPReply(220, "2.0.0", "Ready to start TLS").rendered)
+        await connection.flush()
+        do {
+            try await connection.startTLS(context: tls.current)
+        } catch {
+            logger.notice("STARTTLS failed", metadata: ["error": "\(error)"])
+            return .close
+        }
+        heloName = nil
+        esmtp = false
+        login = nil
+        transaction = nil
+        return .goOn
+    }
+
+    /// RFC 4954 AUTH with the SASL mechanisms of MailAuth.
+    func authenticate(mechanism name: String, initialResponse: String?) async -> Next {
+        guard heloName != nil, esmtp else { reply(SMTPReply(503, "5.5.1", "Error: send EHLO first")); return .goOn }
+        guard authEnabledHere else { reply(SMTPReply(503, "5.5.1", "Error: authentication not enabled")); return .goOn }
+        guard login == nil else { reply(SMTPReply(503, "5.5.1", "Error: already authenticated")); return .goOn }
+        guard transaction == nil else { reply(SMTPReply(503, "5.5.1", "Error: MAIL transaction in progress")); return .goOn }
+        guard let mechanism = SASLMechanism(name: name) else {
+            reply(SMTPReply(504, "5.5.4", "Unrecognized authentication type"))
+            return .goOn
+        }
+        if mechanism.isPlaintext && !plaintextAuthAllowed {
+            reply(startTLSAvailable ? .tlsRequired : .encryptionRequired)
+            return .goOn
+        }
+        var exchange = SASLExchange(mechanism: mechanism)
+        var step: SASLExchange.Step
+        if let initialResponse {
+            // RFC 4954 §4: "=" is an empty initial response.
+            guard let decoded = initialResponse == "=" ? [] : Self.base64(initialResponse) else {
+                reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
+                return .goOn
+            }
+            step = exchange.start(initialResponse: decoded)
+        } else {
+            step = exchange.start(initialResponse: nil)
+        }
+        while true {
+            switch step {
+            case .challenge(let challenge):
+                connection.send("334 " + Data(challenge).base64EncodedString() + "\r\n")
+                await connection.flush()
+                switch await connection.readLine(limit: configuration.maximumCommandLine) {
+                case .end: return .close
+                case .drain, .tooLong:
+                    reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
+                    return .goOn
+                case .line(let bytes, _):
+                    if bytes == Array("*".utf8) {
+                        reply(.authAborted)
+                        return .goOn
+                    }
+                    guard let text = String(validating: bytes, as: UTF8.self), let decoded = Self.base64(text) else {
+                        reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
+                        return .goOn
+                    }
+                    step = exchange.respond(decoded)
+                }
+            case .malformed(let why):
+                logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
+                reply(.authInvalid)
+                return .goOn
+            case .credentials(let credentials):
+                do {
+                    if let account = try await backend.authenticate(username: credentials.username, password: credentials.password) {
+                        login = account
+                        logger[metadataKey: "login"] = "\(account.address)"
+                        logger.info("authenticated", metadata: ["mechanism": "\(mechanism.rawValue)"])
+                        reply(.authSucceeded)
+                    } else {
+                        logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)",
+                                                                          "username": "\(credentials.username.prefix(100))"])
+                        reply(.authInvalid)
+                    }
+                } catch {
+                    logger.error("authentication backend failed", metadata: ["error": "\(error)"])
+                    reply(.authTemporary)
+                }
+                return .goOn
+            }
+        }
+    }
+
+    static func base64(_ text: String) -> [UInt8]? {
+        guard text.utf8.count <= 4 * (SASLExchange.maximumResponse + 2) / 3 + 4 else { return nil }
+        return Data(base64Encoded: text).map(Array.init)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Queue ids: short, unique across nodes, sortable by time (Postfix "long queue ids" in
+/// spirit): 10 base-32 characters of microseconds since 2020, then 6 random ones.
+public enum QueueID {
+    static let alphabet = Array("0123456789BCDFGHJKLMNPQRSTVWXYZb")
+
+    public static func make(now: Date = Date()) -> String {
+        var micros = UInt64(max(0, (now.timeIntervalSince1970 - 1_577_836_800) * 1_000_000))
+        var time: [Character] = []
+        for _ in 0..<10 {
+            time.append(alphabet[Int(micros & 31)])
+            micros >>= 5
+        }
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<6).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] }
+        return String(time.reversed()) + String(random)
+    }
+}
+
+/// The trace fields Petrel writes (RFC 5321 §4.4, RFC 3848 protocol names).
+enum TraceHeaders {
+    /// `Received:` for a message accepted by this node, folded like Postfix's.
+    static func received(heloName: String, clientIP: String, hostname: String, protocolName: String, tls: String?,
+                         queueID: String, singleRecipient: String?, date: Date) -> String {
+        var text = "Received: from \(sanitize(heloName)) ([\(clientIP)])\r\n"
+        text += "\tby \(hostname) (Petrel) with \(protocolName) id \(queueID)"
+        if let tls { text += "\r\n\t(using \(tls))" }
+        if let singleRecipient { text += "\r\n\tfor <\(sanitize(singleRecipient))>" }
+        text += "; \(rfc5322Date(date))\r\n"
+        return text
+    }
+
+    /// RFC 3848: ESMTP, plus S for TLS and A for AUTH; UTF8SMTP… for SMTPUTF8 (RFC 6531 §3.7.3).
+    static func protocolName(esmtp: Bool, tls: Bool, authenticated: Bool, smtputf8: Bool) -> String {
+        guard esmtp else { return "SMTP" }
+        var name = smtputf8 ? "UTF8SMTP" : "ESMTP"
+        if tls { name += "S" }
+        if authenticated { name += "A" }
+        return name
+    }
+
+    static func returnPath(_ sender: String) -> String { "Return-Path: <\(sanitize(sender))>\r\n" }
+    static func deliveredTo(_ address: String) -> String { "Delivered-To: \(sanitize(address))\r\n" }
+
+    /// Keeps client-given text from breaking the header: no controls, no line ends.
+    static func sanitize(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.prefix(255).map(Character.init))
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,203 @@
+import NIOCore
+import NIOSSL
+
+/// One accepted connection as a protocol session sees it: bounded reads of lines or bytes,
+/// buffered writes flushed when the client has nothing more pipelined, the STARTTLS upgrade,
+/// and the drain request. Owned by the session's task; not shared.
+public final class ClientConnection {
+    public let listener: ListenerSpec
+    public let remoteAddress: SocketAddress?
+    public let localAddress: SocketAddress?
+    /// Set once TLS is up: by the listener (implicit TLS) or by `startTLS`.
+    public private(set) var isTLS: Bool
+    /// True once the node asked to drain: finish what is in progress, then close.
+    public private(set) var drainRequested = false
+
+    let channel: any Channel
+    private let gate: NIOLoopBound<TLSUpgradeGate>
+    private var iterator: NIOAsyncChannelInboundStream<InboundChunk>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private var buffer: ByteBuffer
+    /// Bytes of `buffer` already searched for a line end.
+    private var scanned = 0
+    private var epoch = 0
+    private var pending: ByteBuffer
+    private var ended = false
+
+    init(listener: ListenerSpec, channel: any Channel, gate: NIOLoopBound<TLSUpgradeGate>, isTLS: Bool,
+         inbound: NIOAsyncChannelInboundStream<InboundChunk>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.listener = listener
+        self.channel = channel
+        self.gate = gate
+        self.isTLS = isTLS
+        self.remoteAddress = channel.remoteAddress
+        self.localAddress = channel.localAddress
+        self.iterator = inbound.makeAsyncIterator()
+        self.outbound = outbound
+        self.buffer = channel.allocator.buffer(capacity: 1024)
+        self.pending = channel.allocator.buffer(capacity: 1024)
+    }
+
+    /// The client's IP address as text (`127.0.0.1`, `::1`), or "unknown".
+    public var remoteIP: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// Whether the client is on the loopback interface (where plaintext passwords are allowed).
+    public var isLoopback: Bool {
+        guard let ip = remoteAddress?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+
+    // MARK: Reading
+
+    public enum Line {
+        /// A line without its end; `crlf` false when it ended with a bare LF.
+        case line([UInt8], crlf: Bool)
+        /// Longer than allowed; it was read to its end and dropped.
+        case tooLong
+        /// The node is draining (see `drainRequested`).
+        case drain
+        /// The client closed the connection (or it failed).
+        case end
+    }
+
+    /// Reads one line of at most `limit` bytes, the line end included.
+    public func readLine(limit: Int) async -> Line {
+        var discarding = false
+        while true {
+            let view = buffer.readableBytesView
+            if let lf = view[(view.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
+                let length = lf - view.startIndex + 1
+                scanned = 0
+                if discarding || length > limit {
+                    buffer.moveReaderIndex(forwardBy: length)
+                    return .tooLong
+                }
+                let bytes = buffer.readBytes(length: length)!
+                let crlf = length >= 2 && bytes[length - 2] == UInt8(ascii: "\r")
+                return .line(Array(bytes.dropLast(crlf ? 2 : 1)), crlf: crlf)
+            }
+            scanned = view.count
+            if view.count > limit {
+                // Keep nothing of an overlong line: drop what is here and go on to its end.
+                discarding = true
+                buffer.moveReaderIndex(forwardBy: view.count)
+                scanned = 0
+            }
+            switch await fill() {
+            case .more: continue
+            case .drain: return .drain
+            case .end: return .end
+            }
+        }
+    }
+
+    /// Waits until some input is buffered. False at the end of input. A drain request is
+    /// remembered (`drainRequested`) and does not interrupt: a body in flight is finished.
+    public func waitForInput() async -> Bool {
+        while buffer.readableBytes == 0 {
+            switch await fill() {
+            case .more, .drain: continue
+            case .end: return false
+            }
+        }
+        return true
+    }
+
+    /// The bytes buffered and not consumed yet.
+    public var bufferedBytes: ByteBufferView { buffer.readableBytesView }
+
+    /// Marks `count` buffered bytes as read.
+    public func consume(_ count: Int) {
+        buffer.moveReaderIndex(forwardBy: count)
+        scanned = 0
+    }
+
+    /// Whether the client has sent bytes that are not processed yet (pipelining).
+    public var hasBufferedInput: Bool { buffer.readableBytes > 0 }
+
+    /// Throws away what the client pipelined and we have not read.
+    public func discardBufferedInput() {
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        scanned = 0
+    }
+
+    private enum Fill { case more, drain, end }
+
+    private func fill() async -> Fill {
+        guard !ended else { return .end }
+        do {
+            while let chunk = try await iterator.next() {
+                switch chunk {
+                case .drain:
+                    drainRequested = true
+                    return .drain
+                case .bytes(let chunkEpoch, var bytes):
+                    // Plaintext read before a TLS upgrade is never acted on after it.
+                    guard chunkEpoch == epoch else { continue }
+                    if buffer.readableBytes == 0 { buffer.clear() } else { buffer.discardReadBytes() }
+                    buffer.writeBuffer(&bytes)
+                    return .more
+                }
+            }
+        } catch {
+            // A reset or a TLS failure ends the session like a close.
+        }
+        ended = true
+        return .end
+    }
+
+    // MARK: Writing
+
+    /// Queues a reply; `flush` sends what is queued.
+    public func send(_ text: String) {
+        pending.writeString(text)
+    }
+
+    public func send(bytes: ByteBuffer) {
+        var bytes = bytes
+        pending.writeBuffer(&bytes)
+    }
+
+    /// Sends queued replies. Replies to pipelined commands are sent together (RFC 2920 §3.1
+    /// lets a server batch them) when `onlyIfIdle` and more input is waiting.
+    public func flush(onlyIfIdle: Bool = false) async {
+        if onlyIfIdle && hasBufferedInput && pending.readableBytes < 16 * 1024 { return }
+        guard pending.readableBytes > 0 else { return }
+        let out = pending
+        pending = channel.allocator.buffer(capacity: 1024)
+        do { try await outbound.write(out) } catch { ended = true }
+    }
+
+    // MARK: TLS
+
+    /// Starts TLS as the server after the protocol's "go ahead" reply has been flushed. Input
+    /// pipelined before the upgrade is discarded, here and in flight.
+    public func startTLS(context: NIOSSLContext) async throws {
+        discardBufferedInput()
+        let gate = self.gate
+        let channel = self.channel
+        epoch = try await channel.eventLoop.submit {
+            let next = gate.value.advanceEpoch()
+            let handler = NIOSSLServerHandler(context: context)
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            return next
+        }.get()
+        isTLS = true
+    }
+
+    /// The negotiated TLS version (`TLSv1.3`), once the handshake is done.
+    public func tlsVersion() async -> String? {
+        guard isTLS, let version = try? await channel.nioSSL_tlsVersion().get() else { return nil }
+        switch version {
+        case .tlsv13: return "TLSv1.3"
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv11: return "TLSv1.1"
+        case .tlsv1: return "TLSv1"
+        }
+    }
+
+    /// Closes the connection now.
+    public func close() async {
+        try? await channel.close()
+    }
+}

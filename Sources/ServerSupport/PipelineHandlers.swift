@@ -1,0 +1,59 @@
+import NIOCore
+
+/// What a session reads from its connection: bytes, tagged with the TLS epoch they arrived
+/// in, or the node's request to drain.
+public enum InboundChunk: Sendable {
+    case bytes(epoch: Int, ByteBuffer)
+    /// The node is shutting down: finish the current transaction, then say goodbye.
+    case drain
+}
+
+/// Sits just below the session. Tags every read with the current TLS epoch, so that bytes a
+/// client pipelined before a STARTTLS upgrade (read as plaintext, maybe already queued for the
+/// session) can be told apart from what arrives through TLS and thrown away (RFC 3207 §4.2,
+/// RFC 2595 §3.1: nothing sent before the upgrade may be acted on after it). Also injects the
+/// drain marker in order with the data.
+final class TLSUpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = InboundChunk
+
+    private(set) var epoch = 0
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(.bytes(epoch: epoch, unwrapInboundIn(data))))
+    }
+
+    /// Called on the event loop right before the TLS handler goes in.
+    func advanceEpoch() -> Int {
+        epoch += 1
+        return epoch
+    }
+
+    func injectDrain() {
+        context?.fireChannelRead(wrapInboundOut(.drain))
+    }
+}
+
+/// Closes a connection whose client has said nothing for the listener's idle timeout, after
+/// telling it why (RFC 5321 §4.5.3.2 `421`, IMAP `* BYE`, POP3 `-ERR`).
+final class IdleTimeoutCloser: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let reply: String
+    init(reply: String) { self.reply = reply }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            let buffer = context.channel.allocator.buffer(string: reply)
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
