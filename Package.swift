@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -130,6 +131,12 @@ let package = Package(
                     exclude: ["Fixtures/generate-password-fixtures.sh"],
                     resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "PetrelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SMTPServerTests",
+                    dependencies: ["SMTPServer", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
+                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore", "MailCore", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Logging
 import NIOCore
 import NIOPosix
@@ -15,16 +16,22 @@ public final class Database: Sendable {
         public var maximumConnections: Int = 20
         /// How long to wait for a connection before calling the database unreachable.
         public var connectTimeout: Duration = .seconds(10)
+        /// How long a request may wait for a pooled connection (and a query for its first
+        /// answer) before failing as `.unreachable`. The pool keeps retrying a database that is
+        /// down and would make callers wait forever; SMTP must answer 451 instead.
+        public var requestTimeout: Duration = .seconds(30)
         public init() {}
     }
 
     public let url: DatabaseURL
     public let client: PostgresClient
+    let requestTimeout: Duration
     public let logger: Logger
 
     public init(url: DatabaseURL, options: Options = .init(), logger: Logger) throws {
         self.url = url
         self.logger = logger
+        self.requestTimeout = options.requestTimeout
         var configuration: PostgresClient.Configuration
         switch url.endpoint {
         case .tcp(let host, let port):
@@ -109,13 +116,24 @@ public final class Database: Sendable {
     /// Runs a query, mapping errors to ``StoreError``.
     @discardableResult
     func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        do { return try await client.query(query, logger: logger) } catch { throw mapError(error) }
+        do {
+            return try await withRequestTimeout { started in
+                let rows = try await self.client.query(query, logger: self.logger)
+                started()
+                return rows
+            }
+        } catch { throw mapError(error) }
     }
 
     /// Runs `body` in one transaction, mapping errors to ``StoreError``.
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await withRequestTimeout { started in
+                try await client.withTransaction(logger: logger) { connection in
+                    started()
+                    return try await body(connection)
+                }
+            }
         } catch let error as PostgresTransactionError {
             throw mapError(error.closureError ?? error.commitError ?? error.beginError ?? error)
         } catch {
@@ -124,4 +142,32 @@ public final class Database: Sendable {
     }
 
     func mapError(_ error: any Error) -> StoreError { StoreError.from(error, location: url.location) }
+
+    /// Runs `operation`, failing it as unreachable when it has not called `started` within
+    /// `requestTimeout` (no connection could be had). Once started it runs to its end.
+    func withRequestTimeout<Result: Sendable>(
+        _ operation: (_ started: @escaping @Sendable () -> Void) async throws -> Result
+    ) async throws -> Result {
+        let flag = NIOLockedValueBox(false)
+        let timeout = requestTimeout
+        let location = url.location
+        return try await withoutActuallyEscaping(operation) { operation in
+            try await withThrowingTaskGroup(of: Result?.self) { group in
+                nonisolated(unsafe) let operation = operation
+                group.addTask { try await operation { flag.withLockedValue { $0 = true } } }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if flag.withLockedValue({ $0 }) { return nil }
+                    throw StoreError(.unreachable, "cannot reach the database at \(location): no connection within \(timeout)")
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw StoreError(.temporary, "database request ended without a result")
+            }
+        }
+    }
 }

@@ -112,13 +112,14 @@ extension MessageStore {
         }
     }
 
-    /// The remote recipients queued for a message (tests and, later, the queue tools).
-    public func queuedRecipients(queueID: String) async throws -> [String] {
+    /// Every queued remote recipient, as `queue-id recipient` (oldest first).
+    public func allQueuedRecipients() async throws -> [String] {
         let rows = try await database.query("""
-            SELECT recipient FROM outbound_recipients WHERE message_id = \(queueID) ORDER BY recipient
+            SELECT r.message_id, r.recipient FROM outbound_recipients r
+            JOIN outbound_messages m ON m.id = r.message_id ORDER BY m.created_at, r.recipient
             """)
         var out: [String] = []
-        for try await r in rows.decode(String.self) { out.append(r) }
+        for try await (id, recipient) in rows.decode((String, String).self) { out.append("\(id) \(recipient)") }
         return out
     }
 }

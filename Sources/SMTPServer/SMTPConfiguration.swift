@@ -27,6 +27,9 @@ public struct SMTPConfiguration: Sendable {
     public var trustedNetworks: [IPNetwork] = []
     /// Offer AUTH on the MX listener too (off: port 25 is for other MTAs).
     public var authOnMX = false
+    /// Allow PLAIN/LOGIN without TLS from the loopback interface (local tools, tests of the
+    /// encryption rule turn it off).
+    public var plaintextAuthOnLoopback = true
     /// `<postmaster>` without a domain is delivered to this address (RFC 5321 §4.1.1.3).
     public var postmaster: String
     /// The certificate for STARTTLS (and implicit TLS, used by the listener).

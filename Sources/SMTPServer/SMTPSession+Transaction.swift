@@ -7,7 +7,7 @@ extension SMTPSession {
         guard heloName != nil else { return reply(.badSequenceHelo) }
         guard transaction == nil else { return reply(.nestedMail) }
         if role == .submission && login == nil {
-            return reply(startTLSAvailable && !connection.isLoopback ? .tlsRequired : .authRequired)
+            return reply(startTLSAvailable && !plaintextAuthAllowed ? .tlsRequired : .authRequired)
         }
         if let size = parameters.size, size > configuration.maximumMessageSize {
             return reply(SMTPReply(552, "5.3.4", "Error: message size exceeds fixed limit"))

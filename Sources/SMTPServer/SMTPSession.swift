@@ -53,7 +53,7 @@ public final class SMTPSession {
     }
 
     /// Whether plaintext passwords may be sent now: over TLS, or from the loopback interface.
-    var plaintextAuthAllowed: Bool { connection.isTLS || connection.isLoopback }
+    var plaintextAuthAllowed: Bool { connection.isTLS || (connection.isLoopback && configuration.plaintextAuthOnLoopback) }
     var authEnabledHere: Bool { role == .submission || configuration.authOnMX }
     var startTLSAvailable: Bool { connection.listener.tls == .starttls && !connection.isTLS && configuration.tls != nil }
 
