@@ -34,7 +34,10 @@ final class TLSUpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func injectDrain() {
-        context?.fireChannelRead(wrapInboundOut(.drain))
+        guard let context else { return }
+        context.fireChannelRead(wrapInboundOut(.drain))
+        // The async channel hands reads over at read-complete.
+        context.fireChannelReadComplete()
     }
 }
 
