@@ -109,7 +109,7 @@ let package = Package(
         ),
 
         // MARK: Fuzzing (libFuzzer; `make fuzz`)
-        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME"], swiftSettings: swiftSettings),
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL

@@ -18,6 +18,11 @@ public enum SASLMechanism: String, Sendable, CaseIterable {
 public struct SASLCredentials: Sendable, Equatable {
     public var username: String
     public var password: String
+
+    public init(username: String, password: String) {
+        self.username = username
+        self.password = password
+    }
 }
 
 /// One authentication exchange.

@@ -1,19 +1,22 @@
-// libFuzzer target for Petrel's parsers (selector byte: 0–5 and 8+ the small parsers, 6 the
-// whole MIME pipeline, 7 header-value decoders). Built and run with `make fuzz` (docs/fuzzing.md):
+// libFuzzer target for Petrel's parsers (selector byte modulo 10: 0–5 the small parsers, 6 the
+// whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
+// SASL PLAIN and IP networks). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
 // the fuzzer looks for crashes, hangs and runaway memory.
+import MailAuth
 import MailCore
 import MailStore
 import MIME
+import SMTPServer
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 8 {
+    switch bytes[0] % 10 {
     case 6:
         // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
         // every section, search text.
@@ -35,6 +38,23 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = EncodedWords.decode(value)
         _ = HeaderField(name: Array("Subject".utf8), value: value, range: 0..<value.count).decodedValue
         _ = ContentHeaders.parse(contentType: value)
+    case 8:
+        for line in bytes.dropFirst().split(separator: UInt8(ascii: "\n")) {
+            _ = try? SMTPCommandParser.parse(Array(line))
+        }
+    case 9:
+        var decoder = DataDecoder(limit: 4096)
+        var rest = Array(bytes.dropFirst())
+        while !rest.isEmpty {
+            let (consumed, finished) = decoder.feed(rest.prefix(7))
+            precondition(consumed > 0 && consumed <= 7)
+            rest.removeFirst(consumed)
+            if finished { break }
+        }
+        precondition(decoder.body.count <= 4096)
+        var exchange = SASLExchange(mechanism: .plain)
+        _ = exchange.start(initialResponse: Array(bytes.dropFirst()))
+        _ = try? IPNetwork(text)
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)
     case 2: _ = try? AliasSource(text)

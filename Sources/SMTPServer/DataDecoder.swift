@@ -5,7 +5,7 @@
 /// message cannot hide a second one from a server that reads line ends differently
 /// ("SMTP smuggling", CVE-2023-51764; Postfix `smtpd_forbid_bare_newline`).
 /// Keeps at most `limit` bytes; past that it only scans for the end.
-struct DataDecoder {
+public struct DataDecoder {
     private enum State {
         /// At the start of a line; `afterCRLF` says whether the previous line ended in CR LF.
         case lineStart(afterCRLF: Bool)
@@ -18,14 +18,14 @@ struct DataDecoder {
     }
 
     private var state = State.lineStart(afterCRLF: true)
-    let limit: Int
-    private(set) var body: [UInt8] = []
+    public let limit: Int
+    public private(set) var body: [UInt8] = []
     /// More than `limit` bytes were sent; `body` holds only the first `limit`.
-    private(set) var overflowed = false
+    public private(set) var overflowed = false
     /// Lines ended with a bare LF (for logs).
     private(set) var bareLineFeeds = 0
 
-    init(limit: Int) {
+    public init(limit: Int) {
         self.limit = limit
         body.reserveCapacity(min(limit, 64 * 1024))
     }
@@ -36,7 +36,7 @@ struct DataDecoder {
 
     /// Consumes bytes; returns how many belong to the body (through the end marker) and
     /// whether the end was found. Bytes after the marker are the next command's.
-    mutating func feed(_ bytes: some Collection<UInt8>) -> (consumed: Int, finished: Bool) {
+    public mutating func feed(_ bytes: some Collection<UInt8>) -> (consumed: Int, finished: Bool) {
         var consumed = 0
         for byte in bytes {
             consumed += 1
