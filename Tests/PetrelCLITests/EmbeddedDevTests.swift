@@ -64,7 +64,23 @@ import Glibc
         #expect(up, "petrel dev did not come up:\n\(first.output)")
         #expect(first.output.contains("added domain example.test"))
         #expect(first.output.contains("added account demo@example.test"))
-        #expect(first.output.contains("No protocol listeners"), "the node says plainly what it does not do yet")
+        // The dev listeners: loopback only, the README's ports, TLS with the self-signed certificate.
+        for line in ["smtp         127.0.0.1:2525  tls: starttls", "submission   127.0.0.1:2587  tls: starttls",
+                     "submissions  127.0.0.1:2465  tls: implicit"] {
+            #expect(first.output.contains(line), "\(first.output)")
+        }
+        #expect(FileManager.default.fileExists(atPath: home + "/tls/certificate.pem"))
+        let smtp = Process()
+        smtp.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        smtp.arguments = ["python3", "-c", """
+            import smtplib, ssl
+            s = smtplib.SMTP_SSL('127.0.0.1', 2465, context=ssl._create_unverified_context())
+            s.login('demo@example.test', 'demo pass 1')
+            print(s.noop()[0])
+            """]
+        try smtp.run()
+        smtp.waitUntilExit()
+        #expect(smtp.terminationStatus == 0, "an SMTPS login to the dev node failed")
 
         // The CLI finds the embedded database through PETREL_HOME alone.
         var r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])

@@ -69,6 +69,7 @@ struct PetrelConfiguration: Sendable {
         }
         if let n = try reader.int("database.max_connections", 1...1000) { databaseOptions.maximumConnections = n }
         if let n = try reader.int("database.connect_timeout", 1...300) { databaseOptions.connectTimeout = .seconds(n) }
+        if let n = try reader.int("database.request_timeout", 1...3600) { databaseOptions.requestTimeout = .seconds(n) }
         if let d = try reader.string("directory.recipient_delimiter") {
             guard d.count <= 8, d.allSatisfy({ $0.isASCII && !$0.isLetter && !$0.isNumber && $0 != "@" && $0 != "." && !$0.isWhitespace }) else {
                 throw Invalid(key: "directory.recipient_delimiter", reason: "give up to 8 punctuation characters such as \"+\" or \"+-\", or \"\" to turn subaddresses off")
