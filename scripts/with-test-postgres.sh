@@ -35,7 +35,7 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
   # fsync off: a throwaway cluster does not need to survive a power cut, and the suite creates
   # many databases. Durability of Petrel's own commits is a matter of its SQL, not of this.
   if "${as[@]}" "$bindir/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" >/dev/null 2>&1; then
+       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PETREL_TEST_FSYNC:-off} -c max_connections=300" >/dev/null 2>&1; then
     started=1; break
   fi
 done
