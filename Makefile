@@ -4,13 +4,14 @@ SWIFT ?= swift
 PETREL_HOME ?= $(CURDIR)/.petrel
 export PETREL_HOME
 
-.PHONY: all build release run test deps deps-run deps-test migrations fuzz bench clean help
+.PHONY: all build release run test interop deps deps-run deps-test migrations fuzz bench clean help
 
 all: build
 
 help:
 	@echo "make run     build a release binary and run a local node with its own PostgreSQL under PETREL_HOME (.petrel/)"
-	@echo "make test    run every test against a throwaway PostgreSQL"
+	@echo "make test    run every test against a throwaway PostgreSQL (Swift tests, then the SMTP interop suite)"
+	@echo "make interop only the SMTP interop suite: smtplib, swaks and smtp-source against a running node"
 	@echo "make build   debug build;  make release: release build;  make clean"
 	@echo "make bench   release-build benchmarks (docs/benchmarks.md);  make fuzz FUZZ_SECONDS=600: libFuzzer"
 
@@ -34,9 +35,17 @@ release: deps migrations
 run: deps-run release
 	.build/release/petrel dev
 
+# The Swift tests, then the SMTP interop suite (scripts/interop.sh: smtplib, swaks, smtp-source
+# against a running `petrel serve`), on one throwaway PostgreSQL. Both run; either failing fails.
 test: deps-test migrations
 	$(SWIFT) build --build-tests
-	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh $(SWIFT) test --skip-build
+	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh \
+	  sh -c '$(SWIFT) test --skip-build; status=$$?; scripts/interop.sh || status=1; exit $$status'
+
+# Only the SMTP interop suite (Tests/interop), against a debug build of petrel.
+interop: deps-test migrations
+	$(SWIFT) build --product petrel
+	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh scripts/interop.sh
 
 clean:
 	rm -rf .build

@@ -2,7 +2,8 @@
 # Installs the Debian packages Petrel needs when they are missing (Debian 12).
 #   scripts/install-deps.sh build   -dev libraries for compiling
 #   scripts/install-deps.sh run     build + PostgreSQL server binaries
-#   scripts/install-deps.sh test    run + what the test suite uses
+#   scripts/install-deps.sh test    run + what the test suite uses (incl. the SMTP interop
+#                                   clients: swaks, Postfix's smtp-source, openssl)
 # Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
 set -euo pipefail
 need=()
@@ -20,6 +21,14 @@ esac
 if [ "${1:-build}" = test ]; then
   command -v python3 >/dev/null || need+=(python3)
   command -v pkill >/dev/null || need+=(procps)
+  command -v psql >/dev/null || need+=(postgresql-client)
+  # SMTP interop suite (Tests/interop): openssl makes its certificate, swaks (with Net::SSLeay
+  # for STARTTLS/SMTPS) and Postfix's smtp-source are the outside clients.
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v swaks >/dev/null || need+=(swaks)
+  perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
+  # Postfix only for /usr/sbin/smtp-source: no mail system is configured or started.
+  [ -x /usr/sbin/smtp-source ] || need+=(postfix)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
@@ -30,6 +39,9 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+if [[ " ${need[*]} " == *" postfix "* ]]; then
+  echo 'postfix postfix/main_mailer_type select No configuration' | $sudo debconf-set-selections
 fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

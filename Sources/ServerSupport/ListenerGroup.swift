@@ -24,8 +24,11 @@ public struct Listener: Sendable {
 /// finish what they are doing, close the rest after a grace period).
 public final class ListenerGroup: Sendable {
     typealias ChildChannel = NIOAsyncChannel<InboundChunk, ByteBuffer>
+    /// A configured connection, not reading yet: it is wrapped in an async channel by the task
+    /// that serves it, so a connection accepted while the listener closes (and never served) is
+    /// just closed (apple/swift-nio#2813: an async channel dropped unconsumed traps).
     struct Accepted: Sendable {
-        var channel: ChildChannel
+        var channel: any Channel
         var gate: NIOLoopBound<TLSUpgradeGate>
     }
 
@@ -64,6 +67,7 @@ public final class ListenerGroup: Sendable {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelOption(.socketOption(.so_keepalive), value: 1)
                     .childChannelOption(.allowRemoteHalfClosure, value: false)
+                    .childChannelOption(.autoRead, value: false)
                     .bind(host: spec.host, port: spec.port) { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try Self.configure(channel, spec: spec, tls: tls)
@@ -88,8 +92,17 @@ public final class ListenerGroup: Sendable {
         try sync.addHandler(IdleTimeoutCloser(reply: spec.timeoutReply))
         let gate = TLSUpgradeGate()
         try sync.addHandler(gate)
-        let child = try ChildChannel(wrappingChannelSynchronously: channel)
-        return Accepted(channel: child, gate: NIOLoopBound(gate, eventLoop: channel.eventLoop))
+        return Accepted(channel: channel, gate: NIOLoopBound(gate, eventLoop: channel.eventLoop))
+    }
+
+    /// Wraps an accepted connection for async use and lets it start reading.
+    private static func activate(_ channel: any Channel) async throws -> ChildChannel {
+        try await channel.eventLoop.submit {
+            let child = try ChildChannel(wrappingChannelSynchronously: channel)
+            try channel.syncOptions?.setOption(.autoRead, value: true)
+            channel.read()
+            return child
+        }.get()
     }
 
     /// Accepts and serves until `drain` has stopped the listeners and every session is over.
@@ -118,18 +131,22 @@ public final class ListenerGroup: Sendable {
     }
 
     private func serve(_ accepted: Accepted, spec: ListenerSpec, handler: ConnectionHandler) async {
-        let channel = accepted.channel.channel
+        let channel = accepted.channel
+        guard let child = try? await Self.activate(channel) else {
+            try? await channel.close()
+            return
+        }
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
         switch registry.admit(spec, client: client, channel: channel, gate: accepted.gate) {
         case .refused(let why):
             logger.notice("connection refused", metadata: ["listener": "\(spec.name)", "client": "\(client)", "reason": "\(why)"])
-            try? await accepted.channel.executeThenClose { _, outbound in
+            try? await child.executeThenClose { _, outbound in
                 try await outbound.write(channel.allocator.buffer(string: spec.busyReply))
             }
         case .admitted(let id):
             defer { registry.release(id) }
             let isTLS = spec.tls == .implicit
-            try? await accepted.channel.executeThenClose { inbound, outbound in
+            try? await child.executeThenClose { inbound, outbound in
                 let connection = ClientConnection(listener: spec, channel: channel, gate: accepted.gate, isTLS: isTLS,
                                                   inbound: inbound, outbound: outbound)
                 await handler(connection)
