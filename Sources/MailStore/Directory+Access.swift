@@ -32,11 +32,10 @@ extension Directory {
         guard !pattern.isEmpty, pattern.utf8.count <= 512 else { throw StoreError(.invalid, "an access pattern needs 1-512 characters") }
         if kind == .client { return pattern }
         let lowered = pattern.lowercased()
-        guard let at = lowered.lastIndex(of: "@"), lowered.filter({ $0 == "@" }).count == 1,
-              lowered != "@", !lowered.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
+        guard lowered.filter({ $0 == "@" }).count == 1, lowered != "@",
+              !lowered.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
             throw StoreError(.invalid, "'\(raw)' is not user@domain, @domain or user@")
         }
-        _ = at
         return lowered
     }
 

@@ -28,13 +28,13 @@ extension Directory {
             let rows = try await database.query("""
                 SELECT a.id, a.address, m.id,
                        a.quota_bytes, a.quota_messages, a.used_bytes, a.used_messages,
-                       d.quota_bytes, d.quota_messages,
-                       CASE WHEN d.quota_bytes > 0 OR d.quota_messages > 0 THEN
-                            (SELECT coalesce(sum(used_bytes), 0)::bigint FROM accounts WHERE domain_id = d.id) ELSE 0 END,
-                       CASE WHEN d.quota_bytes > 0 OR d.quota_messages > 0 THEN
-                            (SELECT coalesce(sum(used_messages), 0)::bigint FROM accounts WHERE domain_id = d.id) ELSE 0 END
+                       d.quota_bytes, d.quota_messages, coalesce(u.bytes, 0), coalesce(u.messages, 0)
                 FROM accounts a JOIN domains d ON d.id = a.domain_id
                 LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'
+                -- The domain's usage, summed only when it has a quota (one pass over its accounts).
+                LEFT JOIN LATERAL (SELECT sum(used_bytes)::bigint AS bytes, sum(used_messages)::bigint AS messages
+                                   FROM accounts WHERE domain_id = d.id) u
+                       ON d.quota_bytes > 0 OR d.quota_messages > 0
                 WHERE a.address = \(address.description) AND a.active AND d.active
                 """)
             var found: (Int64, String, Int64?, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)?
