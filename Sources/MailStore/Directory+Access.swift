@@ -50,7 +50,16 @@ extension Directory {
             VALUES (\(kind.rawValue), \(pattern), \(network)::cidr, \(action.rawValue), \(reply))
             RETURNING id, kind, CASE WHEN network IS NULL THEN pattern ELSE network::text END, action, reply, created_at
             """)
-        for try await rule in rows.decode((Int64, String, String, String, String, Date).self) { return Self.rule(rule) }
+        do {
+            // The unique violation arrives with the rows, after `query` returned.
+            for try await rule in rows.decode((Int64, String, String, String, String, Date).self) { return Self.rule(rule) }
+        } catch {
+            let mapped = database.mapError(error)
+            if mapped.kind == .alreadyExists {
+                throw StoreError(.alreadyExists, "a \(kind.rawValue) rule for '\(pattern)' exists already (remove it first)")
+            }
+            throw mapped
+        }
         throw StoreError(.temporary, "access rule was not stored")
     }
 
@@ -90,20 +99,46 @@ extension Directory {
 
     /// The rule for an address, Postfix order: `user@domain`, then `@domain`, then `user@`.
     public func addressAccess(_ kind: AccessRuleKind, address: String) async throws -> AccessRule? {
-        let lowered = address.lowercased()
-        guard let at = lowered.lastIndex(of: "@") else { return nil }
-        let user = String(lowered[..<at]) + "@"
-        let domain = String(lowered[at...])
+        guard let (exact, domain, user) = Self.accessPatterns(address) else { return nil }
         let rows = try await database.query("""
             SELECT id, kind, pattern, action, reply, created_at FROM access_rules
-            WHERE kind = \(kind.rawValue) AND pattern IN (\(lowered), \(domain), \(user))
-            ORDER BY CASE pattern WHEN \(lowered) THEN 0 WHEN \(domain) THEN 1 ELSE 2 END LIMIT 1
+            WHERE kind = \(kind.rawValue) AND pattern IN (\(exact), \(domain), \(user))
+            ORDER BY CASE pattern WHEN \(exact) THEN 0 WHEN \(domain) THEN 1 ELSE 2 END LIMIT 1
             """)
         for try await rule in rows.decode((Int64, String, String, String, String, Date).self) { return Self.rule(rule) }
         return nil
     }
 
-    private static func rule(_ row: (Int64, String, String, String, String, Date)) -> AccessRule {
+    /// MAIL FROM's two look-ups in one round trip: the client rule for `ip` (nil: not wanted)
+    /// and the sender rule for `sender` (nil or not an address: none), as `clientAccess` and
+    /// `addressAccess(.sender, …)` would answer them.
+    public func mailAccess(ip: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
+        let patterns = sender.flatMap(Self.accessPatterns)
+        let rows = try await database.query("""
+            (SELECT id, kind, network::text, action, reply, created_at FROM access_rules
+             WHERE kind = 'client' AND network >>= \(ip)::inet ORDER BY masklen(network) DESC LIMIT 1)
+            UNION ALL
+            (SELECT id, kind, pattern, action, reply, created_at FROM access_rules
+             WHERE kind = 'sender' AND pattern IN (\(patterns?.0), \(patterns?.1), \(patterns?.2))
+             ORDER BY CASE pattern WHEN \(patterns?.0) THEN 0 WHEN \(patterns?.1) THEN 1 ELSE 2 END LIMIT 1)
+            """)
+        var result: (client: AccessRule?, sender: AccessRule?) = (nil, nil)
+        for try await row in rows.decode((Int64, String, String, String, String, Date).self) {
+            let rule = Self.rule(row)
+            if rule.kind == .client { result.client = rule } else { result.sender = rule }
+        }
+        return result
+    }
+
+    /// The three patterns an address matches, most specific first: `user@domain`, `@domain`,
+    /// `user@` (lower-cased); nil without an `@`.
+    static func accessPatterns(_ address: String) -> (String, String, String)? {
+        let lowered = address.lowercased()
+        guard let at = lowered.lastIndex(of: "@") else { return nil }
+        return (lowered, String(lowered[at...]), String(lowered[..<at]) + "@")
+    }
+
+    static func rule(_ row: (Int64, String, String, String, String, Date)) -> AccessRule {
         AccessRule(id: row.0, kind: AccessRuleKind(rawValue: row.1) ?? .client, pattern: row.2,
                    action: AccessAction(rawValue: row.3) ?? .reject, reply: row.4, createdAt: row.5)
     }

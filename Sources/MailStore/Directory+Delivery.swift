@@ -1,3 +1,4 @@
+import Foundation
 import MailCore
 import PostgresNIO
 
@@ -11,6 +12,24 @@ public struct DeliveryAccount: Sendable, Equatable {
     public var bytesLeft: Int64?
     public var messagesLeft: Int64?
 
+    /// Room left from the account's and its domain's quotas and usage (a quota of 0: unlimited).
+    init(accountID: Int64, address: String, inboxID: Int64,
+         quotas: (bytes: Int64, messages: Int64, usedBytes: Int64, usedMessages: Int64),
+         domainQuotas: (bytes: Int64, messages: Int64, usedBytes: Int64, usedMessages: Int64)) {
+        func left(_ quota: Int64, _ used: Int64) -> Int64? { quota > 0 ? quota - used : nil }
+        func smaller(_ a: Int64?, _ b: Int64?) -> Int64? {
+            switch (a, b) {
+            case let (a?, b?): return min(a, b)
+            default: return a ?? b
+            }
+        }
+        self.accountID = accountID
+        self.address = address
+        self.inboxID = inboxID
+        bytesLeft = smaller(left(quotas.bytes, quotas.usedBytes), left(domainQuotas.bytes, domainQuotas.usedBytes))
+        messagesLeft = smaller(left(quotas.messages, quotas.usedMessages), left(domainQuotas.messages, domainQuotas.usedMessages))
+    }
+
     /// Whether one more message of `size` bytes fits (size 0: whether anything fits at all).
     public func fits(size: Int64) -> Bool {
         if let messagesLeft, messagesLeft < 1 { return false }
@@ -19,7 +38,57 @@ public struct DeliveryAccount: Sendable, Equatable {
     }
 }
 
+/// The one-query answer for the common RCPT: a plain account address. Anything else (an alias,
+/// a subaddress, a domain alias, a catch-all, an unknown name) needs the full resolver.
+public enum DirectDelivery: Sendable, Equatable {
+    /// The domain is not one of ours at all.
+    case notOurs
+    /// An active account in an active local domain, and no alias on its address: by the
+    /// resolver's order (alias first, then account) its mail goes to that account alone.
+    case account(DeliveryAccount)
+    /// Ours, but not that simple: ask the resolver.
+    case resolve
+}
+
 extension Directory {
+    /// `.account` exactly when `AddressResolver` would resolve `address` (which has no
+    /// subaddress tag: the caller checks) to that one account, in a single round trip.
+    public func directDelivery(_ address: EmailAddress) async throws -> DirectDelivery {
+        try await recipientLookup(address, ruleFor: nil).delivery
+    }
+
+    /// RCPT's look-ups in one round trip (`petrel_recipient_lookup`, migration 0005):
+    /// `directDelivery(address)`, and the recipient access rule for `ruleFor` (the address as the
+    /// client wrote it) as `addressAccess(.recipient, …)` would answer it.
+    public func recipientLookup(_ address: EmailAddress, ruleFor: String?) async throws
+        -> (delivery: DirectDelivery, rule: AccessRule?) {
+        let patterns = ruleFor.flatMap(Self.accessPatterns)
+        let rows = try await database.query("""
+            SELECT * FROM petrel_recipient_lookup(\(address.description), \(address.domain.ascii),
+                                                  \(patterns?.0), \(patterns?.1), \(patterns?.2))
+            """)
+        for try await row in rows {
+            let c = row.makeRandomAccess()
+            var rule: AccessRule?
+            if let id = try c[14].decode(Int64?.self) {
+                rule = Self.rule((id, try c[15].decode(String.self), try c[16].decode(String.self), try c[17].decode(String.self),
+                                  try c[18].decode(String.self), try c[19].decode(Date.self)))
+            }
+            guard try c[0].decode(Bool.self) else { return (.notOurs, rule) }
+            guard try c[1].decode(Bool.self), try !c[2].decode(Bool.self), let id = try c[3].decode(Int64?.self),
+                  let stored = try c[4].decode(String?.self), let inbox = try c[5].decode(Int64?.self) else {
+                return (.resolve, rule)
+            }
+            let account = DeliveryAccount(
+                accountID: id, address: stored, inboxID: inbox,
+                quotas: (try c[6].decode(Int64.self), try c[7].decode(Int64.self), try c[8].decode(Int64.self), try c[9].decode(Int64.self)),
+                domainQuotas: (try c[10].decode(Int64.self), try c[11].decode(Int64.self), try c[12].decode(Int64.self),
+                               try c[13].decode(Int64.self)))
+            return (.account(account), rule)
+        }
+        throw StoreError(.temporary, "recipient look-up returned no row")
+    }
+
     /// The active account with exactly this address, its INBOX (made when an account created
     /// outside Petrel has none) and the room its quotas leave. nil when there is no such active
     /// account.
@@ -46,16 +115,8 @@ extension Directory {
                 if attempt == 0 { try await MailboxStore(database: database).ensureDefaults(accountID: row.0) }
                 continue
             }
-            func left(_ quota: Int64, _ used: Int64) -> Int64? { quota > 0 ? quota - used : nil }
-            func smaller(_ a: Int64?, _ b: Int64?) -> Int64? {
-                switch (a, b) {
-                case let (a?, b?): return min(a, b)
-                default: return a ?? b
-                }
-            }
             return DeliveryAccount(accountID: row.0, address: row.1, inboxID: inbox,
-                                   bytesLeft: smaller(left(row.3, row.5), left(row.7, row.9)),
-                                   messagesLeft: smaller(left(row.4, row.6), left(row.8, row.10)))
+                                   quotas: (row.3, row.4, row.5, row.6), domainQuotas: (row.7, row.8, row.9, row.10))
         }
         throw StoreError(.temporary, "\(address) has no INBOX")
     }

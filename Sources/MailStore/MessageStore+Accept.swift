@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -57,59 +58,96 @@ extension MessageStore {
     /// `.overQuota` naming it, so that the client retries later rather than some recipients
     /// silently losing their copy.
     public func accept(_ inbound: InboundMessage) async throws -> [StoredMessage] {
+        try await acceptTogether([inbound])[0].get()
+    }
+
+    /// Group commit: several messages in ONE transaction, each still all or nothing on its own
+    /// (`petrel_accept` undoes a refused message in a subtransaction). One result per message,
+    /// in order; none is a success unless COMMIT returned. When a statement fails (not a
+    /// refusal: a deadlock, a lost connection) before COMMIT was sent, nothing was committed and
+    /// each message is tried again in a transaction of its own, so one bad message cannot fail
+    /// the others. A failed COMMIT fails them all (it may have committed: never store twice).
+    public func acceptTogether(_ messages: [InboundMessage]) async -> [Result<[StoredMessage], any Error>] {
+        let statementFailed = NIOLockedValueBox(false)
+        do {
+            return try await database.transaction { connection in
+                var results: [Result<[StoredMessage], any Error>] = []
+                for inbound in messages {
+                    do {
+                        results.append(.success(try await Self.acceptOne(inbound, on: connection, logger: logger)))
+                    } catch let refusal as Refusal {
+                        results.append(.failure(refusal.error))
+                    } catch {
+                        statementFailed.withLockedValue { $0 = true }
+                        throw error
+                    }
+                }
+                return results
+            }
+        } catch {
+            guard messages.count > 1, statementFailed.withLockedValue({ $0 }) else {
+                return messages.map { _ in .failure(error) }
+            }
+            var results: [Result<[StoredMessage], any Error>] = []
+            for inbound in messages { results.append(await acceptTogether([inbound])[0]) }
+            return results
+        }
+    }
+
+    /// A message refused on its own (quota, a vanished account or mailbox); the transaction
+    /// goes on.
+    struct Refusal: Error {
+        var error: StoreError
+    }
+
+    /// One message in the caller's transaction (`petrel_accept`, migration 0005). Throws
+    /// `Refusal` when it was refused (and nothing of it written), anything else when the
+    /// statement failed.
+    static func acceptOne(_ inbound: InboundMessage, on connection: PostgresConnection, logger: Logger) async throws
+        -> [StoredMessage] {
         // One copy per mailbox: two RCPTs that resolve to one account deliver once.
         var seen = Set<DeliveryTarget>()
         let copies = inbound.local.filter { seen.insert($0.target).inserted }.sorted { $0.target < $1.target }
         let remote = Array(Set(inbound.remote)).sorted()
         guard !copies.isEmpty || !remote.isEmpty else { return [] }
-        return try await database.transaction { connection in
-            let bodyID = try await Self.storeBody(inbound.message, on: connection, logger: logger)
-            var stored: [StoredMessage] = []
-            if !copies.isEmpty {
-                var additions: [Int64: (bytes: Int64, messages: Int64)] = [:]
-                for copy in copies {
-                    additions[copy.target.accountID, default: (0, 0)].bytes += Int64(inbound.message.size + copy.headerPrefix.count)
-                    additions[copy.target.accountID, default: (0, 0)].messages += 1
+        let message = inbound.message
+        let rows = try await connection.query("""
+            SELECT status, account_id, mailbox_id, uidvalidity, uid, modseq FROM petrel_accept(
+                \(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
+                \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
+                \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
+                \(message.headerText), \(message.bodyText),
+                \(copies.map(\.target.accountID))::bigint[], \(copies.map(\.target.mailboxID))::bigint[],
+                \(copies.map { ByteBuffer(bytes: $0.headerPrefix) })::bytea[],
+                \(inbound.queueID), \(inbound.sender), \(inbound.client), \(inbound.accountID),
+                \(inbound.smtputf8), \(inbound.body8bit), \(remote)::text[])
+            """, logger: logger)
+        var stored: [StoredMessage] = []
+        var refused: StoreError?
+        for try await (status, account, mailbox, validity, uid, modseq)
+            in rows.decode((String, Int64, Int64, Int64?, Int64?, Int64?).self) {
+            let target = DeliveryTarget(accountID: account, mailboxID: mailbox)
+            guard status == "stored", let validity, let uid, let modseq else {
+                // The first refusal (copies are in target order) names its recipient.
+                if refused == nil {
+                    let recipient = copies.first { $0.target == target }?.recipient ?? "\(account)"
+                    switch status {
+                    case "over_quota": refused = StoreError(.overQuota, "\(recipient): mailbox full")
+                    case "no_account": refused = StoreError(.notFound, "\(recipient): account is gone")
+                    default: refused = StoreError(.notFound, "\(recipient): mailbox is gone")
+                    }
                 }
-                let quota = try await Self.reserveQuota(for: additions, on: connection, logger: logger)
-                if let full = copies.first(where: { !quota.fits.contains($0.target.accountID) }) {
-                    let kind: StoreError.Kind = quota.existing.contains(full.target.accountID) ? .overQuota : .notFound
-                    throw StoreError(kind, "\(full.recipient): " + (kind == .overQuota ? "mailbox full" : "account is gone"))
-                }
-                let allocated = try await Self.allocateUIDs(copies.map { ($0.target, 1) }, on: connection, logger: logger)
-                if let gone = copies.first(where: { allocated[$0.target] == nil }) {
-                    throw StoreError(.notFound, "\(gone.recipient): mailbox is gone")
-                }
-                let uids = copies.map { Int64(allocated[$0.target]!.firstUID) }
-                let modseqs = copies.map { allocated[$0.target]!.modseq }
-                let sizes = copies.map { Int64(inbound.message.size + $0.headerPrefix.count) }
-                let prefixes = copies.map { ByteBuffer(bytes: $0.headerPrefix) }
-                try await connection.query("""
-                    INSERT INTO messages (account_id, mailbox_id, uid, body_id, modseq, flags, keywords, internal_date, size,
-                                          header_prefix)
-                    SELECT a, m, u, \(bodyID), s, 0, '{}', now(), z, p
-                    FROM unnest(\(copies.map(\.target.accountID))::bigint[], \(copies.map(\.target.mailboxID))::bigint[],
-                                \(uids)::bigint[], \(modseqs)::bigint[], \(sizes)::bigint[], \(prefixes)::bytea[])
-                         AS t(a, m, u, s, z, p)
-                    """, logger: logger)
-                for copy in copies {
-                    let a = allocated[copy.target]!
-                    stored.append(StoredMessage(target: copy.target, uidValidity: a.uidValidity, uid: a.firstUID, modseq: a.modseq))
-                }
+                continue
             }
-            if !remote.isEmpty {
-                try await connection.query("""
-                    INSERT INTO outbound_messages (id, body_id, sender, size, client, account_id, smtputf8, body_8bit)
-                    VALUES (\(inbound.queueID), \(bodyID), \(inbound.sender), \(Int64(inbound.message.size)), \(inbound.client),
-                            \(inbound.accountID), \(inbound.smtputf8), \(inbound.body8bit))
-                    """, logger: logger)
-                try await connection.query("""
-                    INSERT INTO outbound_recipients (message_id, recipient)
-                    SELECT \(inbound.queueID), r FROM unnest(\(remote)::text[]) AS t(r)
-                    """, logger: logger)
-            }
-            return stored
+            stored.append(StoredMessage(target: target, uidValidity: UInt32(truncatingIfNeeded: validity),
+                                        uid: UInt32(truncatingIfNeeded: uid), modseq: modseq))
         }
+        if let refused { throw Refusal(error: refused) }
+        guard stored.count == copies.count else {
+            // Cannot happen (the function refuses instead); never let a partial message commit.
+            throw StoreError(.temporary, "\(copies.count - stored.count) copies were not stored")
+        }
+        return stored.sorted { $0.target < $1.target }
     }
 
     /// Every queued remote recipient, as `queue-id recipient` (oldest first).

@@ -109,66 +109,36 @@ extension MessageStore {
         throw outcome.refused.first?.error ?? StoreError(.notFound, "mailbox does not exist")
     }
 
-    /// Inserts the body unless the same content is stored; returns its id. ON CONFLICT … DO
-    /// UPDATE locks an existing row until commit, so a concurrent expunge of its last reference
-    /// cannot free it under us (the delete re-checks refcount after our commit).
+    /// Inserts the body unless the same content is stored; returns its id (`petrel_store_body`,
+    /// migration 0005: the existing row stays locked until commit, so a concurrent expunge of its
+    /// last reference cannot free it under us).
     static func storeBody(_ message: PreparedMessage, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
         let rows = try await connection.query("""
-            INSERT INTO message_bodies (sha256, size, raw, envelope, body_structure, body, structure, sent_on,
-                                        header_text, body_text, body_tsv)
-            VALUES (\(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
-                    \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
-                    \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
-                    \(message.headerText), \(message.bodyText), to_tsvector('simple', left(\(message.bodyText), 262144)))
-            ON CONFLICT (sha256) DO UPDATE SET refcount = message_bodies.refcount
-            RETURNING id
+            SELECT petrel_store_body(\(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
+                                     \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
+                                     \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
+                                     \(message.headerText), \(message.bodyText))
             """, logger: logger)
         for try await id in rows.decode(Int64.self) { return id }
         throw StoreError(.temporary, "message body was not stored")
     }
 
     /// Locks the domains (with quotas) and accounts involved, in order, and checks that each
-    /// account can take what `wanted` adds to it. Returns the accounts that fit. Usage itself is
-    /// added by the insert trigger in the same transaction, under these locks.
+    /// account can take what `wanted` adds to it (`petrel_reserve_quota`, migration 0005). Returns
+    /// the accounts that fit and those that exist. Usage itself is added by the insert trigger in
+    /// the same transaction, under these locks.
     static func reserveQuota(for wanted: [Int64: (bytes: Int64, messages: Int64)], on connection: PostgresConnection,
                              logger: Logger) async throws -> (fits: Set<Int64>, existing: Set<Int64>) {
         let accountIDs = wanted.keys.sorted()
-        // Domains with a quota first (lock order), then their current usage.
-        var domainQuota: [Int64: (bytes: Int64, messages: Int64)] = [:]
-        let domainRows = try await connection.query("""
-            SELECT d.id, d.quota_bytes, d.quota_messages FROM domains d
-            WHERE d.id IN (SELECT domain_id FROM accounts WHERE id = ANY(\(accountIDs)::bigint[]))
-              AND (d.quota_bytes > 0 OR d.quota_messages > 0)
-            ORDER BY d.id FOR NO KEY UPDATE
-            """, logger: logger)
-        for try await (id, bytes, messages) in domainRows.decode((Int64, Int64, Int64).self) { domainQuota[id] = (bytes, messages) }
-        var domainUsed: [Int64: (bytes: Int64, messages: Int64)] = [:]
-        if !domainQuota.isEmpty {
-            let usage = try await connection.query("""
-                SELECT domain_id, sum(used_bytes)::bigint, sum(used_messages)::bigint FROM accounts
-                WHERE domain_id = ANY(\(Array(domainQuota.keys))::bigint[]) GROUP BY domain_id
-                """, logger: logger)
-            for try await (id, bytes, messages) in usage.decode((Int64, Int64, Int64).self) { domainUsed[id] = (bytes, messages) }
-        }
-        let accounts = try await connection.query("""
-            SELECT id, domain_id, quota_bytes, quota_messages, used_bytes, used_messages FROM accounts
-            WHERE id = ANY(\(accountIDs)::bigint[]) ORDER BY id FOR NO KEY UPDATE
+        let rows = try await connection.query("""
+            SELECT account_id, fits FROM petrel_reserve_quota(\(accountIDs)::bigint[],
+                \(accountIDs.map { wanted[$0]!.bytes })::bigint[], \(accountIDs.map { wanted[$0]!.messages })::bigint[])
             """, logger: logger)
         var fits = Set<Int64>()
         var existing = Set<Int64>()
-        for try await (id, domain, quotaBytes, quotaMessages, usedBytes, usedMessages)
-            in accounts.decode((Int64, Int64, Int64, Int64, Int64, Int64).self) {
+        for try await (id, fit) in rows.decode((Int64, Bool).self) {
             existing.insert(id)
-            let add = wanted[id] ?? (0, 0)
-            if quotaBytes > 0 && usedBytes + add.bytes > quotaBytes { continue }
-            if quotaMessages > 0 && usedMessages + add.messages > quotaMessages { continue }
-            if let quota = domainQuota[domain] {
-                let used = domainUsed[domain] ?? (0, 0)
-                if quota.bytes > 0 && used.bytes + add.bytes > quota.bytes { continue }
-                if quota.messages > 0 && used.messages + add.messages > quota.messages { continue }
-                domainUsed[domain] = (used.bytes + add.bytes, used.messages + add.messages)
-            }
-            fits.insert(id)
+            if fit { fits.insert(id) }
         }
         return (fits, existing)
     }
@@ -180,24 +150,15 @@ extension MessageStore {
     }
 
     /// Takes `count` UIDs and one new modseq in each selectable mailbox, locking the mailbox rows
-    /// in order first. Mailboxes that do not exist or are \Noselect are left out of the result.
+    /// in order first (`petrel_allocate_uids`, migration 0005). Mailboxes that do not exist or
+    /// are \Noselect are left out of the result.
     static func allocateUIDs(_ requests: [(DeliveryTarget, Int)], on connection: PostgresConnection,
                              logger: Logger) async throws -> [DeliveryTarget: Allocation] {
         guard !requests.isEmpty else { return [:] }
         let sorted = requests.sorted { $0.0 < $1.0 }
-        let accountIDs = sorted.map(\.0.accountID)
-        let mailboxIDs = sorted.map(\.0.mailboxID)
-        let counts = sorted.map { Int64($0.1) }
-        try await connection.query("""
-            SELECT 1 FROM mailboxes m JOIN unnest(\(accountIDs)::bigint[], \(mailboxIDs)::bigint[]) AS t(a, b)
-              ON m.account_id = t.a AND m.id = t.b
-            ORDER BY m.account_id, m.id FOR NO KEY UPDATE OF m
-            """, logger: logger)
         let rows = try await connection.query("""
-            UPDATE mailboxes m SET uidnext = m.uidnext + t.n, highestmodseq = m.highestmodseq + 1
-            FROM unnest(\(accountIDs)::bigint[], \(mailboxIDs)::bigint[], \(counts)::bigint[]) AS t(a, b, n)
-            WHERE m.account_id = t.a AND m.id = t.b AND m.selectable
-            RETURNING m.account_id, m.id, m.uidvalidity, m.uidnext - t.n, m.highestmodseq
+            SELECT account_id, mailbox_id, uidvalidity, first_uid, modseq FROM petrel_allocate_uids(
+                \(sorted.map(\.0.accountID))::bigint[], \(sorted.map(\.0.mailboxID))::bigint[], \(sorted.map { Int64($0.1) })::bigint[])
             """, logger: logger)
         var result: [DeliveryTarget: Allocation] = [:]
         for try await (account, mailbox, validity, first, modseq) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {

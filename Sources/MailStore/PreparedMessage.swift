@@ -34,7 +34,14 @@ public struct PreparedMessage: Sendable {
         }
         let search = SearchText(message: parsed, limits: limits)
         // PostgreSQL text cannot hold NUL.
-        headerText = search.headers.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
-        bodyText = search.body.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        headerText = Self.withoutNUL(search.headers)
+        bodyText = Self.withoutNUL(search.body)
+    }
+
+    /// PostgreSQL text cannot hold NUL: each becomes U+FFFD (scanned first, as almost no
+    /// message has one).
+    static func withoutNUL(_ text: String) -> String {
+        guard text.utf8.contains(0) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value == 0 ? "\u{FFFD}" : $0 }))
     }
 }

@@ -30,9 +30,11 @@ public enum RecipientRoute: Sendable, Equatable {
 public protocol SMTPBackend: Sendable {
     /// nil for a wrong password, unknown or disabled account (all answered alike).
     func authenticate(username: String, password: String) async throws -> SMTPLogin?
-    func clientAccess(ip: String) async throws -> AccessRule?
-    func addressAccess(_ kind: AccessRuleKind, address: String) async throws -> AccessRule?
-    func route(_ mailbox: SMTPMailbox) async throws -> RecipientRoute
+    /// MAIL FROM's access rules: the client's (`clientIP` nil when the session has it already)
+    /// and the sender's (nil for the null sender).
+    func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?)
+    /// RCPT TO's recipient access rule and where mail to `mailbox` goes.
+    func recipient(_ mailbox: SMTPMailbox) async throws -> (rule: AccessRule?, route: RecipientRoute)
     /// Whether the account may use `sender` as its envelope sender: its own address, or one
     /// that resolves to it (an alias, a subaddress).
     func owns(_ login: SMTPLogin, sender: SMTPMailbox) async throws -> Bool
@@ -46,10 +48,13 @@ public struct StoreSMTPBackend: SMTPBackend {
     public let store: MessageStore
     public let authenticator: SQLAuthenticator
     public let limits: ResolutionLimits
+    /// Accepts share transactions under load (group commit).
+    public let commits: GroupCommit
 
     public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits) {
         directory = Directory(database: database)
         store = MessageStore(database: database)
+        commits = GroupCommit(store: store)
         authenticator = SQLAuthenticator(directory: directory, hasher: hasher)
         self.limits = limits
     }
@@ -61,21 +66,36 @@ public struct StoreSMTPBackend: SMTPBackend {
         }
     }
 
-    public func clientAccess(ip: String) async throws -> AccessRule? {
-        guard IPNetwork.parseAddress(ip) != nil else { return nil }
-        return try await directory.clientAccess(ip: ip)
+    public func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
+        // An address PostgreSQL's inet would refuse (it never is: it comes from the socket) has no rule.
+        let ip = clientIP.flatMap { IPNetwork.parseAddress($0) != nil ? $0 : nil }
+        guard ip != nil || sender != nil else { return (nil, nil) }
+        return try await directory.mailAccess(ip: ip, sender: sender)
     }
 
-    public func addressAccess(_ kind: AccessRuleKind, address: String) async throws -> AccessRule? {
-        try await directory.addressAccess(kind, address: address)
-    }
-
-    public func route(_ mailbox: SMTPMailbox) async throws -> RecipientRoute {
-        guard !mailbox.isAddressLiteral, let domain = try? DomainName(mailbox.domain) else { return .remote }
-        guard try await directory.domainRole(domain) != nil else { return .remote }
-        guard !mailbox.needsQuoting, let address = try? EmailAddress(localPart: mailbox.localPart, domain: domain) else {
-            return .unknown
+    public func recipient(_ mailbox: SMTPMailbox) async throws -> (rule: AccessRule?, route: RecipientRoute) {
+        let text = mailbox.description
+        guard !mailbox.isAddressLiteral, let domain = try? DomainName(mailbox.domain) else {
+            return (try await directory.addressAccess(.recipient, address: text), .remote)
         }
+        let address = mailbox.needsQuoting ? nil : try? EmailAddress(localPart: mailbox.localPart, domain: domain)
+        // The common case in one query: a plain account address, with the access rule.
+        if let address, address.withoutSubaddress(delimiters: limits.subaddressDelimiters) == nil {
+            let (delivery, rule) = try await directory.recipientLookup(address, ruleFor: text)
+            switch delivery {
+            case .notOurs: return (rule, .remote)
+            case .account(let account): return (rule, .local(accounts: [account], external: []))
+            case .resolve: return (rule, try await resolve(address))
+            }
+        }
+        let rule = try await directory.addressAccess(.recipient, address: text)
+        guard try await directory.domainRole(domain) != nil else { return (rule, .remote) }
+        guard let address else { return (rule, .unknown) }
+        return (rule, try await resolve(address))
+    }
+
+    /// The full resolver, for an address in one of our domains.
+    func resolve(_ address: EmailAddress) async throws -> RecipientRoute {
         let resolution: Resolution
         do {
             resolution = try await AddressResolver(directory: directory, limits: limits).resolve(address)
@@ -101,6 +121,6 @@ public struct StoreSMTPBackend: SMTPBackend {
     }
 
     public func accept(_ message: InboundMessage) async throws -> [StoredMessage] {
-        try await store.accept(message)
+        try await commits.accept(message)
     }
 }

@@ -21,11 +21,13 @@ extension SMTPSession {
         }
         var transaction = Transaction(sender: path, parameters: parameters)
         do {
-            if clientRule == nil { clientRule = .some(try await backend.clientAccess(ip: connection.remoteIP)) }
+            let rules = try await backend.mailAccess(clientIP: clientRule == nil ? connection.remoteIP : nil,
+                                                     sender: senderText.isEmpty ? nil : senderText)
+            if clientRule == nil { clientRule = .some(rules.client) }
             if let rule = clientRule ?? nil, rule.action == .reject {
                 return reply(SMTPReply(554, "5.7.1", "Client host rejected: " + (rule.reply.isEmpty ? "Access denied" : rule.reply)))
             }
-            if !senderText.isEmpty, let rule = try await backend.addressAccess(.sender, address: senderText) {
+            if let rule = rules.sender {
                 if rule.action == .reject {
                     return reply(SMTPReply(554, "5.7.1", "<\(senderText)>: Sender address rejected: "
                                            + (rule.reply.isEmpty ? "Access denied" : rule.reply)))
@@ -65,14 +67,14 @@ extension SMTPSession {
         do {
             var relayAllowed = login != nil || configuration.trustedNetworks.contains { $0.contains(connection.remoteIP) }
             if let rule = clientRule ?? nil, rule.action == .ok { relayAllowed = true }
-            if let rule = try await backend.addressAccess(.recipient, address: address) {
+            let (rule, route) = try await backend.recipient(mailbox)
+            if let rule {
                 if rule.action == .reject {
                     return reply(SMTPReply(554, "5.7.1", "<\(address)>: Recipient address rejected: "
                                            + (rule.reply.isEmpty ? "Access denied" : rule.reply)))
                 }
                 relayAllowed = true
             }
-            let route = try await backend.route(mailbox)
             if mailbox.hasSenderRouting && route != .remote {
                 return reply(SMTPReply(550, "5.7.1", "<\(address)>: Recipient address rejected: sender-specified routing is not allowed"))
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SMTPServer
 
@@ -96,5 +97,12 @@ struct SMTPParserTests {
     @Test func dataDecoderKeepsAtMostItsLimit() {
         let result = Self.decode(String(repeating: "x", count: 10_000) + "\r\n.\r\n", step: 512, limit: 100)
         #expect(result.finished && result.overflow && result.body.utf8.count == 100)
+    }
+
+    /// The Received date is RFC 5322 §3.3 date-time in UTC, built without DateFormatter.
+    @Test func receivedDates() {
+        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
+        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 1_795_478_132.9)) == "Mon, 23 Nov 2026 23:55:32 +0000")
+        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
     }
 }

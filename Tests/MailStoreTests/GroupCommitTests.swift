@@ -1,0 +1,104 @@
+import Foundation
+import MailCore
+import MailStore
+import PetrelTestSupport
+import Testing
+
+/// Several SMTP accepts in one transaction: each message is still all or nothing on its own,
+/// and concurrent accepts through `GroupCommit` are each stored exactly once.
+@Suite struct GroupCommitTests {
+    static func inbound(_ subject: String, to copies: [(id: Int64, inbox: Int64)], remote: [String] = [],
+                        queueID: String = QueueIDs.next()) -> InboundMessage {
+        let local = copies.map { copy in
+            LocalCopy(target: DeliveryTarget(accountID: copy.id, mailboxID: copy.inbox),
+                      headerPrefix: Array("Delivered-To: \(copy.id)@d.test\r\n".utf8), recipient: "\(copy.id)@d.test")
+        }
+        return InboundMessage(queueID: queueID, sender: "ann@remote.test", message: MailFixture.message(subject),
+                              local: local, remote: remote, client: "test [127.0.0.1]", accountID: nil,
+                              smtputf8: false, body8bit: false)
+    }
+
+    /// Unique queue ids for the tests (the SMTP module makes the real ones).
+    enum QueueIDs {
+        static func next() -> String { "T" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(15) }
+    }
+
+    @Test func aRefusedMessageLeavesNothingAndTheOthersCommit() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let bob = try await f.account("bob@d.test")
+            try await Directory(database: database).setQuota(EmailAddress("bob@d.test"), bytes: 50, messages: nil)
+            let results = await f.messages.acceptTogether([
+                Self.inbound("first", to: [ann]),
+                Self.inbound("too big for bob", to: [ann, bob], remote: ["x@remote.test"]),
+                Self.inbound("third", to: [ann], remote: ["y@remote.test"]),
+            ])
+            #expect(results.count == 3)
+            #expect((try? results[0].get())?.map(\.uid) == [1])
+            #expect(throws: StoreError.self) { try results[1].get() }
+            if case .failure(let error as StoreError) = results[1] {
+                #expect(error.kind == .overQuota && error.message.contains("\(bob.id)@d.test"))
+            }
+            // The refused message took no UID, no copy in ann's INBOX, no body, no queue row.
+            #expect((try? results[2].get())?.map(\.uid) == [2])
+            #expect(try await f.int("SELECT count(*) FROM messages WHERE account_id = \(ann.id)") == 2)
+            #expect(try await f.int("SELECT count(*) FROM messages WHERE account_id = \(bob.id)") == 0)
+            #expect(try await f.int("SELECT count(*) FROM message_bodies") == 2)
+            #expect(try await f.int("SELECT count(*) FROM outbound_recipients") == 1)
+            #expect(try await f.usage(bob.id) == (0, 0))
+            #expect(try await f.usage(ann.id).messages == 2)
+        }
+    }
+
+    @Test func aFailingStatementDoesNotFailTheOthers() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            // The second message reuses a queue id already taken: its INSERT fails, the batch's
+            // transaction with it; the others are then stored each on its own.
+            let taken = Self.inbound("earlier", to: [], remote: ["a@remote.test"])
+            _ = try await f.messages.accept(taken)
+            let results = await f.messages.acceptTogether([
+                Self.inbound("one", to: [ann]),
+                Self.inbound("clash", to: [ann], remote: ["b@remote.test"], queueID: taken.queueID),
+                Self.inbound("three", to: [ann]),
+            ])
+            #expect(results[0].isSuccess && !results[1].isSuccess && results[2].isSuccess)
+            #expect(try await f.int("SELECT count(*) FROM messages WHERE account_id = \(ann.id)") == 2)
+            #expect(try await f.usage(ann.id).messages == 2)
+            #expect(try await f.int("SELECT count(*) FROM outbound_recipients") == 1)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func concurrentAcceptsAreEachStoredOnce() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let bob = try await f.account("bob@d.test")
+            let commits = GroupCommit(store: f.messages, maximumInFlight: 2, maximumBatch: 8)
+            let uids = try await withThrowingTaskGroup(of: [UInt32].self) { group in
+                for i in 0..<60 {
+                    group.addTask { try await commits.accept(Self.inbound("message \(i)", to: [ann, bob])).map(\.uid) }
+                }
+                var all: [[UInt32]] = []
+                for try await stored in group { all.append(stored) }
+                return all
+            }
+            // Every message got a copy for each of the two, with UIDs 1...60 each taken once.
+            #expect(uids.count == 60)
+            #expect(Set(uids.map { $0[0] }) == Set(1...60))
+            #expect(Set(uids.map { $0[1] }) == Set(1...60))
+            #expect(try await f.int("SELECT count(*) FROM messages") == 120)
+            #expect(try await f.int("SELECT count(*) FROM message_bodies") == 60)
+            #expect(try await f.usage(bob.id).messages == 60)
+        }
+    }
+}
+
+extension Result {
+    var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}
