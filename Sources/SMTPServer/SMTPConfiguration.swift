@@ -1,3 +1,4 @@
+import NIOCore
 import MailCore
 import ServerSupport
 
@@ -22,6 +23,9 @@ public struct SMTPConfiguration: Sendable {
     /// Longest command line, line end included. RFC 5321 §4.5.3.1.4 says 512 at least; AUTH
     /// and SMTPUTF8 need more.
     public var maximumCommandLine = 12 * 1024
+    /// A message body (DATA, or one BDAT chunk) must arrive whole within this long, then
+    /// `421 4.4.2` and close (RFC 5321 §4.5.3.2.6 gives clients 10 minutes for the end of data).
+    public var dataTimeout: TimeAmount = .minutes(10)
     /// Clients that may relay without AUTH (Postfix `mynetworks`); empty by default, so that
     /// even loopback must authenticate to relay.
     public var trustedNetworks: [IPNetwork] = []

@@ -112,14 +112,17 @@ extension SMTPSession {
         connection.send(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>").rendered)
         await connection.flush()
         var decoder = DataDecoder(limit: configuration.maximumMessageSize)
-        while true {
-            guard await connection.waitForInput() else {
-                logger.notice("lost connection during DATA: nothing stored")
-                return .close
+        let complete = await connection.withDeadline(configuration.dataTimeout) {
+            while await connection.waitForInput() {
+                let (consumed, finished) = decoder.feed(connection.bufferedBytes)
+                connection.consume(consumed)
+                if finished { return true }
             }
-            let (consumed, finished) = decoder.feed(connection.bufferedBytes)
-            connection.consume(consumed)
-            if finished { break }
+            return false
+        }
+        guard complete else {
+            logger.notice("lost connection or timed out during DATA: nothing stored")
+            return .close
         }
         if decoder.overflowed {
             self.transaction = nil
@@ -137,16 +140,20 @@ extension SMTPSession {
         let room = configuration.maximumMessageSize - (transaction?.chunks?.count ?? 0)
         var overflowed = size > room
         if !overflowed { chunk.reserveCapacity(size) }
-        while remaining > 0 {
-            guard await connection.waitForInput() else {
-                logger.notice("lost connection during BDAT: nothing stored")
-                return .close
+        let complete = await connection.withDeadline(configuration.dataTimeout) {
+            while remaining > 0 {
+                guard await connection.waitForInput() else { return false }
+                let view = connection.bufferedBytes
+                let take = min(remaining, view.count)
+                if !overflowed { chunk.append(contentsOf: view.prefix(take)) }
+                connection.consume(take)
+                remaining -= take
             }
-            let view = connection.bufferedBytes
-            let take = min(remaining, view.count)
-            if !overflowed { chunk.append(contentsOf: view.prefix(take)) }
-            connection.consume(take)
-            remaining -= take
+            return true
+        }
+        guard complete else {
+            logger.notice("lost connection or timed out during BDAT: nothing stored")
+            return .close
         }
         guard heloName != nil else { reply(.badSequenceHelo); return .goOn }
         guard var transaction else { reply(.badSequenceMail); return .goOn }

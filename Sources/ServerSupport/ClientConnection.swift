@@ -63,6 +63,8 @@ public final class ClientConnection {
     /// Reads one line of at most `limit` bytes, the line end included.
     public func readLine(limit: Int) async -> Line {
         var discarding = false
+        var deadline: Scheduled<Void>?
+        defer { deadline?.cancel() }
         while true {
             let view = buffer.readableBytesView
             if let lf = view[(view.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -83,6 +85,11 @@ public final class ClientConnection {
                 buffer.moveReaderIndex(forwardBy: view.count)
                 scanned = 0
             }
+            // A line has begun: from here it must end within the command timeout. (Before its
+            // first byte, the idle timeout applies.) Armed only when we have to wait.
+            if deadline == nil && (view.count > 0 || discarding) {
+                deadline = armDeadline(listener.commandTimeout)
+            }
             switch await fill() {
             case .more: continue
             case .drain: return .drain
@@ -101,6 +108,23 @@ public final class ClientConnection {
             }
         }
         return true
+    }
+
+    /// Runs `body` (reading a message body, say) under a deadline: when it has not returned
+    /// within `timeout`, the client gets the listener's `timeoutReply` and the connection is
+    /// closed, so that `body`'s reads end.
+    public func withDeadline<Result>(_ timeout: TimeAmount, _ body: () async -> Result) async -> Result {
+        let deadline = armDeadline(timeout)
+        defer { deadline.cancel() }
+        return await body()
+    }
+
+    /// Schedules the timeout path of the pipeline (`IdleTimeoutCloser`: reply, then close).
+    private func armDeadline(_ timeout: TimeAmount) -> Scheduled<Void> {
+        let channel = self.channel
+        return channel.eventLoop.scheduleTask(in: timeout) {
+            channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        }
     }
 
     /// The bytes buffered and not consumed yet.

@@ -27,9 +27,13 @@ public struct ListenerSpec: Sendable {
     /// No bytes from the client for this long: `timeoutReply`, then close (RFC 5321
     /// §4.5.3.2: at least 5 minutes for SMTP commands).
     public var idleTimeout: TimeAmount = .minutes(5)
+    /// A command line must arrive whole within this long of its first byte, however slowly
+    /// its bytes trickle in (the idle timeout alone would let a client hold a session forever
+    /// with one byte a minute). Then `timeoutReply` and close.
+    public var commandTimeout: TimeAmount = .minutes(5)
     /// Sent when a connection is refused for a limit, e.g. `421 4.7.0 too many connections`.
     public var busyReply: String
-    /// Sent when the idle timeout fires, e.g. `421 4.4.2 timeout exceeded`.
+    /// Sent when a timeout fires (idle, command, or the protocol's own deadlines), e.g. `421 4.4.2 timeout exceeded`.
     public var timeoutReply: String
 
     public init(name: String, host: String, port: Int, tls: TLSMode, busyReply: String, timeoutReply: String) {

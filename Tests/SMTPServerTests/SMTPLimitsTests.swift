@@ -92,6 +92,39 @@ struct SMTPLimitsTests {
         }
     }
 
+    /// Slowloris: bytes that keep coming, too slowly to ever trip the idle timeout, still end
+    /// the session once a command line or a message body takes longer than its own deadline.
+    @Test func tricklingClientsMeetTheCommandAndDataDeadlines() async throws {
+        try await SMTPTestNode.run(configure: { $0.dataTimeout = .seconds(2) },
+                                   listener: { $0.idleTimeout = .seconds(1); $0.commandTimeout = .seconds(2) }) { node in
+            let c = try await node.client()
+            let start = ContinuousClock.now
+            for byte in "NOOP but never ending" {
+                // Sending fails once the server has closed: that is the point.
+                guard (try? await c.send(String(byte))) != nil else { break }
+                try await Task.sleep(for: .milliseconds(300))
+                if ContinuousClock.now - start > .seconds(6) { break }
+            }
+            #expect(try await c.readUntilClosed().map(\.description) == ["421 4.4.2 mx.example.test Error: timeout exceeded"])
+            // The 2 s command deadline, not the idle timeout (1 s after the last of 6 s of bytes).
+            #expect(ContinuousClock.now - start < .milliseconds(4500))
+
+            let d = try await node.client()
+            try await d.command("MAIL FROM:<a@remote.test>")
+            try await d.command("RCPT TO:<demo@example.test>")
+            #expect(try await d.command("DATA").code == 354)
+            let bodyStart = ContinuousClock.now
+            for line in 0..<30 {
+                guard (try? await d.send("line \(line)\r\n")) != nil else { break }
+                try await Task.sleep(for: .milliseconds(300))
+                if ContinuousClock.now - bodyStart > .seconds(6) { break }
+            }
+            #expect(try await d.readUntilClosed().map(\.description) == ["421 4.4.2 mx.example.test Error: timeout exceeded"])
+            #expect(ContinuousClock.now - bodyStart < .milliseconds(4500))
+            #expect(try await node.inbox("demo@example.test").isEmpty)
+        }
+    }
+
     @Test func connectionsPerClientAreLimited() async throws {
         try await SMTPTestNode.run(listener: { $0.maximumConnectionsPerClient = 2 }) { node in
             let first = try await node.client()

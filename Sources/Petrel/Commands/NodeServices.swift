@@ -24,6 +24,7 @@ enum NodeServices {
         smtp.maximumMessageSize = configuration.smtp.maximumMessageSize
         smtp.maximumRecipients = configuration.smtp.maximumRecipients
         smtp.maximumErrors = configuration.smtp.maximumErrors
+        smtp.dataTimeout = .seconds(Int64(configuration.smtp.dataTimeoutSeconds))
         smtp.trustedNetworks = configuration.smtp.trustedNetworks
         smtp.authOnMX = configuration.smtp.authOnMX
         if let postmaster = configuration.smtp.postmaster { smtp.postmaster = postmaster }
@@ -51,6 +52,7 @@ enum NodeServices {
             }
             var spec = smtp.spec(name: listener.name, host: listener.address, port: listener.port, tls: mode)
             spec.idleTimeout = .seconds(Int64(configuration.smtp.idleTimeoutSeconds))
+            spec.commandTimeout = .seconds(Int64(configuration.smtp.commandTimeoutSeconds))
             spec.maximumConnections = configuration.smtp.maximumConnections
             spec.maximumConnectionsPerClient = configuration.smtp.maximumConnectionsPerClient
             out.append(smtp.listener(spec, role: role))

@@ -47,6 +47,8 @@ struct SMTPSettings: Sendable {
     var authOnMX = false
     var postmaster: String?
     var idleTimeoutSeconds = 300
+    var commandTimeoutSeconds = 300
+    var dataTimeoutSeconds = 600
     var maximumConnections = 1000
     var maximumConnectionsPerClient = 50
 }
@@ -76,6 +78,8 @@ extension PetrelConfiguration {
         if let n = try reader.int("smtp.max_recipients", 1...100_000) { smtp.maximumRecipients = n }
         if let n = try reader.int("smtp.max_errors", 1...1000) { smtp.maximumErrors = n }
         if let n = try reader.int("smtp.timeout", 1...3600) { smtp.idleTimeoutSeconds = n }
+        if let n = try reader.int("smtp.command_timeout", 1...3600) { smtp.commandTimeoutSeconds = n }
+        if let n = try reader.int("smtp.data_timeout", 1...7200) { smtp.dataTimeoutSeconds = n }
         if let n = try reader.int("smtp.max_connections", 1...1_000_000) { smtp.maximumConnections = n }
         if let n = try reader.int("smtp.max_connections_per_client", 1...1_000_000) { smtp.maximumConnectionsPerClient = n }
         if let b = try reader.bool("smtp.auth_on_mx") { smtp.authOnMX = b }
