@@ -88,6 +88,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "IMAPServer",
+            dependencies: ["MailCore"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The `petrel` executable.
         .executableTarget(
             name: "Petrel",
@@ -109,7 +115,7 @@ let package = Package(
         ),
 
         // MARK: Fuzzing (libFuzzer; `make fuzz`)
-        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer"], swiftSettings: swiftSettings),
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer", "IMAPServer"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL
@@ -137,6 +143,7 @@ let package = Package(
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore", "MailCore", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

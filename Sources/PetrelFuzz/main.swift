@@ -1,6 +1,6 @@
-// libFuzzer target for Petrel's parsers (selector byte modulo 10: 0–5 the small parsers, 6 the
+// libFuzzer target for Petrel's parsers (selector byte modulo 11: 0–5 the small parsers, 6 the
 // whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
-// SASL PLAIN and IP networks). Built and run with `make fuzz` (docs/fuzzing.md):
+// SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
@@ -9,6 +9,7 @@ import MailAuth
 import MailCore
 import MailStore
 import MIME
+import IMAPServer
 import SMTPServer
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -16,7 +17,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 10 {
+    switch bytes[0] % 11 {
     case 6:
         // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
         // every section, search text.
@@ -55,6 +56,29 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         var exchange = SASLExchange(mechanism: .plain)
         _ = exchange.start(initialResponse: Array(bytes.dropFirst()))
         _ = try? IPNetwork(text)
+    case 10:
+        // Lines through the framer (literals taken from what follows), then the parser.
+        var limits = IMAPCommandFramer.Limits()
+        limits.maximumText = 4096
+        limits.maximumLiteral = 1024
+        limits.maximumAppendLiteral = 2048
+        var framer = IMAPCommandFramer(limits: limits)
+        var rest = Array(bytes.dropFirst())[...]
+        while !rest.isEmpty {
+            let line = rest.prefix { $0 != UInt8(ascii: "\n") }
+            rest = rest.dropFirst(line.count + 1)
+            switch framer.feed(line: Array(line.last == 0x0D ? line.dropLast() : line)) {
+            case .complete(let command):
+                precondition(command.count <= 4096 + 64 * 2048)
+                _ = try? IMAPCommandParser.parse(command)
+            case .needLiteral(let size, _):
+                precondition(size <= 2048)
+                framer.feed(literal: Array(rest.prefix(size)))
+                rest = rest.dropFirst(size)
+            case .refused(_, _, let discard):
+                rest = rest.dropFirst(discard)
+            }
+        }
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)
     case 2: _ = try? AliasSource(text)
