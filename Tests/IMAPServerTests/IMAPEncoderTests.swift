@@ -77,3 +77,24 @@ import Testing
         #expect(astring(Array("two\r\nlines".utf8)) == "{10}\r\ntwo\r\nlines")
     }
 }
+
+/// RFC 3501 §5.1.3 mailbox names.
+@Suite struct ModifiedUTF7Tests {
+    @Test func rfcExamplesRoundTrip() {
+        #expect(ModifiedUTF7.encode("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-")
+        #expect(ModifiedUTF7.decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-") == "~peter/mail/台北/日本語")
+        #expect(ModifiedUTF7.encode("Entwürfe") == "Entw&APw-rfe")
+        #expect(ModifiedUTF7.encode("R&D") == "R&-D")
+        #expect(ModifiedUTF7.decode("R&-D") == "R&D")
+        #expect(ModifiedUTF7.decode("Entw&APw-rfe") == "Entwürfe")
+        for name in ["😀 emoji", "Ünïcödé/ünter", "plain", "&&", "a&b&c-d"] {
+            #expect(ModifiedUTF7.decode(ModifiedUTF7.encode(name)) == name, "\(name)")
+        }
+    }
+
+    @Test func invalidFormsAreRefused() {
+        for text in ["&Jjo!", "&U,BTFw", "&AGE-", "&2D3-", "tab\there", "&ZeVnLIqe"] {
+            #expect(ModifiedUTF7.decode(text) == nil, "\(text)")
+        }
+    }
+}
