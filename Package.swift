@@ -90,7 +90,12 @@ let package = Package(
 
         .target(
             name: "IMAPServer",
-            dependencies: ["MailCore"],
+            dependencies: [
+                "MailCore", "MIME", "MailStore", "MailAuth", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -143,7 +148,12 @@ let package = Package(
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "IMAPServerTests", dependencies: ["IMAPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "IMAPServerTests",
+                    dependencies: ["IMAPServer", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
+                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore", "MailCore", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

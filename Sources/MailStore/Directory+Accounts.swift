@@ -40,6 +40,18 @@ extension Directory {
         return record
     }
 
+    /// An account's quota and usage by id (IMAP QUOTA). Quotas of 0 are unlimited: nil.
+    public func accountUsage(accountID: Int64) async throws
+        -> (usedBytes: Int64, quotaBytes: Int64?, usedMessages: Int64, quotaMessages: Int64?) {
+        let rows = try await database.query("""
+            SELECT used_bytes, quota_bytes, used_messages, quota_messages FROM accounts WHERE id = \(accountID)
+            """)
+        for try await (ub, qb, um, qm) in rows.decode((Int64, Int64, Int64, Int64).self) {
+            return (ub, qb > 0 ? qb : nil, um, qm > 0 ? qm : nil)
+        }
+        throw StoreError(.notFound, "account \(accountID) does not exist")
+    }
+
     /// All accounts, those of one domain, or the one with that address.
     public func accounts(domain: DomainName? = nil, address: EmailAddress? = nil) async throws -> [AccountRecord] {
         let rows = try await database.query("""
