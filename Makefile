@@ -10,8 +10,8 @@ all: build
 
 help:
 	@echo "make run     build a release binary and run a local node with its own PostgreSQL under PETREL_HOME (.petrel/)"
-	@echo "make test    run every test against a throwaway PostgreSQL (Swift tests, then the SMTP interop suite)"
-	@echo "make interop only the SMTP interop suite: smtplib, swaks and smtp-source against a running node"
+	@echo "make test    run every test against a throwaway PostgreSQL (Swift tests, then the interop suite)"
+	@echo "make interop only the interop suite: smtplib, imaplib, swaks and smtp-source against a running node"
 	@echo "make build   debug build;  make release: release build;  make clean"
 	@echo "make bench   release-build benchmarks (docs/benchmarks.md);  make fuzz FUZZ_SECONDS=600: libFuzzer"
 
@@ -35,14 +35,14 @@ release: deps migrations
 run: deps-run release
 	.build/release/petrel dev
 
-# The Swift tests, then the SMTP interop suite (scripts/interop.sh: smtplib, swaks, smtp-source
+# The Swift tests, then the interop suite (scripts/interop.sh: smtplib, imaplib, swaks, smtp-source
 # against a running `petrel serve`), on one throwaway PostgreSQL. Both run; either failing fails.
 test: deps-test migrations
 	$(SWIFT) build --build-tests
 	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh \
 	  sh -c '$(SWIFT) test --skip-build; status=$$?; scripts/interop.sh || status=1; exit $$status'
 
-# Only the SMTP interop suite (Tests/interop), against a debug build of petrel.
+# Only the interop suite (Tests/interop), against a debug build of petrel.
 interop: deps-test migrations
 	$(SWIFT) build --product petrel
 	PETREL_BIN="$$($(SWIFT) build --show-bin-path)/petrel" scripts/with-test-postgres.sh scripts/interop.sh

@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "Petrel",
             dependencies: [
-                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer",
+                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer", "IMAPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),

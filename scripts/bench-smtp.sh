@@ -21,6 +21,8 @@ listeners:
   smtp: {address: 127.0.0.1, port: 22525, tls: none}
   submission: {enabled: false}
   submissions: {enabled: false}
+  imap: {enabled: false}
+  imaps: {enabled: false}
 log: {level: warning}
 YAML
 export PETREL_CONFIG=$work/petrel.yaml

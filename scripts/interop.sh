@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The SMTP interop suite (Tests/interop): a running `petrel serve` driven by outside clients
-# (Python smtplib, swaks, Postfix's smtp-source). Runs in a fresh database, petrel_interop, on the
+# The interop suite (Tests/interop): a running `petrel serve` driven by outside clients
+# (Python smtplib and imaplib, swaks, Postfix's smtp-source). Runs in a fresh database, petrel_interop, on the
 # PostgreSQL server of PETREL_TEST_DATABASE_URL (dropped and created again each run).
 #   PETREL_BIN=.build/debug/petrel scripts/with-test-postgres.sh scripts/interop.sh
 # Extra arguments go to unittest, e.g. scripts/interop.sh -k swaks

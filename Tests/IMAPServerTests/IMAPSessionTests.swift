@@ -27,6 +27,21 @@ import Testing
         }
     }
 
+    /// Without TLS, off loopback (simulated by turning the loopback allowance off), plaintext
+    /// passwords are refused with PRIVACYREQUIRED and LOGINDISABLED is advertised.
+    @Test func plaintextNeedsTLS() async throws {
+        try await IMAPTestNode.run(configure: { $0.plaintextAuthOnLoopback = false }) { node in
+            let c = try await node.client(login: nil)
+            let caps = try await c.command("CAPABILITY")
+            #expect(caps.untagged.first?.contains("LOGINDISABLED") == true)
+            #expect(caps.untagged.first?.contains("AUTH=PLAIN") == false)
+            #expect(try await c.command("LOGIN demo@example.test secret").tagged.contains("NO [PRIVACYREQUIRED]"))
+            #expect(try await c.command("AUTHENTICATE PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AHNlY3JldA==").tagged.contains("NO [PRIVACYREQUIRED]"))
+            let s = try await node.client("imaps", login: nil)
+            #expect(try await s.command("LOGIN demo@example.test secret").status == "OK")
+        }
+    }
+
     @Test func authenticatePlainWithAndWithoutInitialResponse() async throws {
         try await IMAPTestNode.run { node in
             let c = try await node.client(login: nil)

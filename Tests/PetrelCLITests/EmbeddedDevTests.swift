@@ -66,7 +66,8 @@ import Glibc
         #expect(first.output.contains("added account demo@example.test"))
         // The dev listeners: loopback only, the README's ports, TLS with the self-signed certificate.
         for line in ["smtp         127.0.0.1:2525  tls: starttls", "submission   127.0.0.1:2587  tls: starttls",
-                     "submissions  127.0.0.1:2465  tls: implicit"] {
+                     "submissions  127.0.0.1:2465  tls: implicit", "imap         127.0.0.1:2143  tls: starttls",
+                     "imaps        127.0.0.1:2993  tls: implicit"] {
             #expect(first.output.contains(line), "\(first.output)")
         }
         #expect(FileManager.default.fileExists(atPath: home + "/tls/certificate.pem"))
@@ -77,10 +78,15 @@ import Glibc
             s = smtplib.SMTP_SSL('127.0.0.1', 2465, context=ssl._create_unverified_context())
             s.login('demo@example.test', 'demo pass 1')
             print(s.noop()[0])
+            import imaplib
+            i = imaplib.IMAP4_SSL('127.0.0.1', 2993, ssl_context=ssl._create_unverified_context())
+            i.login('demo@example.test', 'demo pass 1')
+            assert i.select('INBOX')[0] == 'OK'
+            i.logout()
             """]
         try smtp.run()
         smtp.waitUntilExit()
-        #expect(smtp.terminationStatus == 0, "an SMTPS login to the dev node failed")
+        #expect(smtp.terminationStatus == 0, "an SMTPS or IMAPS login to the dev node failed")
 
         // The CLI finds the embedded database through PETREL_HOME alone.
         var r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])

@@ -194,6 +194,8 @@ def write_config(path, listeners=False):
             "  smtp: {address: %s, port: 0, tls: starttls}" % HOST,
             "  submission: {address: %s, port: 0, tls: starttls}" % HOST,
             "  submissions: {address: %s, port: 0, tls: implicit}" % HOST,
+            "  imap: {address: %s, port: 0, tls: starttls}" % HOST,
+            "  imaps: {address: %s, port: 0, tls: implicit}" % HOST,
         ]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -206,7 +208,7 @@ class Node:
 
     started = []
 
-    LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions)\s+127\.0\.0\.1:(\d+)\s", re.M)
+    LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps)\s+127\.0\.0\.1:(\d+)\s", re.M)
 
     def __init__(self, name):
         self.name = name
@@ -233,7 +235,7 @@ class Node:
         while True:
             text = self.log()
             ports = {name: int(port) for name, port in self.LISTENER_LINE.findall(text)}
-            if len(ports) == 3 and "Ctrl-C stops" in text:
+            if len(ports) == 5 and "Ctrl-C stops" in text:
                 self.ports = ports
                 return
             if self.proc.poll() is not None:
@@ -393,7 +395,7 @@ class NodeTests:
         return m.group(1).decode()
 
     def assert_copy(self, copy, sender, address, protocol, queue_id=None, helo="client.test",
-                    tls=None, for_rcpt=None, original=None):
+                    tls=None, cipher=None, for_rcpt=None, original=None):
         """One stored copy: in INBOX, Return-Path, Delivered-To and Received on top, then the
         client's bytes unchanged; messages.size counts them all."""
         data = copy["data"]
@@ -411,7 +413,11 @@ class NodeTests:
         if queue_id is not None:
             self.assertRegex(received, r"\bid %s[\s;]" % re.escape(queue_id))
         if tls is not None:
-            self.assertIn("(using %s)" % tls, received)
+            # Received names the version and the cipher suite (IANA name) the server chose.
+            found = re.search(r"\(using %s with cipher (TLS_[A-Z0-9_]+)\)" % re.escape(tls), received)
+            self.assertIsNotNone(found, received)
+            if cipher is not None:
+                self.assertEqual(found.group(1), cipher, received)
         else:
             self.assertNotIn("using TLS", received)
         if for_rcpt is not None:

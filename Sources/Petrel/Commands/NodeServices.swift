@@ -4,6 +4,7 @@ import MailAuth
 import MailStore
 import NIOPosix
 import ServerSupport
+import IMAPServer
 import SMTPServer
 
 /// The protocol listeners of a node, built from the configuration.
@@ -33,13 +34,21 @@ enum NodeServices {
         return SMTPService(configuration: smtp, backend: backend, logger: logger)
     }
 
+    static func imapService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
+                            hasher: PasswordHasher, logger: Logger) -> IMAPService {
+        var imap = IMAPConfiguration(hostname: configuration.hostname)
+        imap.tls = tls
+        imap.framing.maximumAppendLiteral = configuration.imap.appendLimit
+        let backend = StoreIMAPBackend(database: database, hasher: hasher)
+        return IMAPService(configuration: imap, backend: backend, logger: logger)
+    }
+
     /// The listeners to open. Without a certificate, STARTTLS is not offered and implicit-TLS
     /// listeners stay closed (with a warning).
-    static func listeners(_ configuration: PetrelConfiguration, smtp: SMTPService, tls: TLSContextStore?,
+    static func listeners(_ configuration: PetrelConfiguration, smtp: SMTPService, imap: IMAPService, tls: TLSContextStore?,
                           logger: Logger) -> [Listener] {
         var out: [Listener] = []
         for listener in configuration.listeners where listener.enabled {
-            guard let role = listener.smtpRole else { continue }
             var mode = listener.tls
             if tls == nil && mode != .none {
                 if mode == .implicit {
@@ -50,6 +59,15 @@ enum NodeServices {
                 logger.warning("no TLS certificate configured: STARTTLS not offered", metadata: ["listener": "\(listener.name)"])
                 mode = .none
             }
+            if listener.isIMAP {
+                var spec = imap.spec(name: listener.name, host: listener.address, port: listener.port, tls: mode)
+                spec.idleTimeout = .seconds(Int64(configuration.imap.idleTimeoutSeconds))
+                spec.maximumConnections = configuration.imap.maximumConnections
+                spec.maximumConnectionsPerClient = configuration.imap.maximumConnectionsPerClient
+                out.append(imap.listener(spec))
+                continue
+            }
+            guard let role = listener.smtpRole else { continue }
             var spec = smtp.spec(name: listener.name, host: listener.address, port: listener.port, tls: mode)
             spec.idleTimeout = .seconds(Int64(configuration.smtp.idleTimeoutSeconds))
             spec.commandTimeout = .seconds(Int64(configuration.smtp.commandTimeoutSeconds))

@@ -11,9 +11,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run a node.",
         discussion: """
             Connects to the database, checks that the schema is current (or applies migrations with --migrate),
-            opens the listeners of the configuration (SMTP 25, submission 587, submissions 465 unless
-            configured otherwise) and runs until SIGINT or SIGTERM, which drain it: no new connections, open
-            mail transactions finish, every other session gets 421. SIGHUP reloads the TLS certificate.
+            opens the listeners of the configuration (SMTP 25, submission 587, submissions 465, IMAP 143 and
+            993 unless configured otherwise) and runs until SIGINT or SIGTERM, which drain it: no new
+            connections, open mail transactions finish, every other session gets 421 (IMAP: BYE). SIGHUP
+            reloads the TLS certificate.
             """
     )
 
@@ -55,7 +56,8 @@ struct Node {
             }
             let tls = try NodeServices.tlsStore(configuration)
             let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
-            let listeners = NodeServices.listeners(configuration, smtp: smtp, tls: tls, logger: logger)
+            let imap = NodeServices.imapService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            let listeners = NodeServices.listeners(configuration, smtp: smtp, imap: imap, tls: tls, logger: logger)
             let group: ListenerGroup
             do {
                 group = try await ListenerGroup.bind(listeners, tls: tls, group: MultiThreadedEventLoopGroup.singleton, logger: logger)

@@ -3,7 +3,7 @@ import ServerSupport
 import SMTPServer
 
 /// One configured listener: `listeners.NAME.{address,port,tls,enabled}`. The name says the
-/// protocol: smtp (MX), submission, submissions.
+/// protocol: smtp (MX), submission, submissions, imap, imaps.
 struct ListenerConfiguration: Sendable, Equatable {
     var name: String
     var address: String
@@ -20,12 +20,16 @@ struct ListenerConfiguration: Sendable, Equatable {
         }
     }
 
+    var isIMAP: Bool { name == "imap" || name == "imaps" }
+
     /// Production defaults: MX 25 (STARTTLS offered), submission 587 (STARTTLS before AUTH),
-    /// submissions 465 (implicit TLS), on every address.
+    /// submissions 465 (implicit TLS), IMAP 143 (STARTTLS) and 993 (implicit TLS), on every address.
     static let production: [ListenerConfiguration] = [
         ListenerConfiguration(name: "smtp", address: "0.0.0.0", port: 25, tls: .starttls),
         ListenerConfiguration(name: "submission", address: "0.0.0.0", port: 587, tls: .starttls),
         ListenerConfiguration(name: "submissions", address: "0.0.0.0", port: 465, tls: .implicit),
+        ListenerConfiguration(name: "imap", address: "0.0.0.0", port: 143, tls: .starttls),
+        ListenerConfiguration(name: "imaps", address: "0.0.0.0", port: 993, tls: .implicit),
     ]
 
     /// `make run` / `petrel dev`: loopback only, unprivileged ports.
@@ -33,9 +37,11 @@ struct ListenerConfiguration: Sendable, Equatable {
         ListenerConfiguration(name: "smtp", address: "127.0.0.1", port: 2525, tls: .starttls),
         ListenerConfiguration(name: "submission", address: "127.0.0.1", port: 2587, tls: .starttls),
         ListenerConfiguration(name: "submissions", address: "127.0.0.1", port: 2465, tls: .implicit),
+        ListenerConfiguration(name: "imap", address: "127.0.0.1", port: 2143, tls: .starttls),
+        ListenerConfiguration(name: "imaps", address: "127.0.0.1", port: 2993, tls: .implicit),
     ]
 
-    static let names = ["smtp", "submission", "submissions"]
+    static let names = ["smtp", "submission", "submissions", "imap", "imaps"]
 }
 
 /// SMTP settings from `smtp.*`, and connection limits shared by the SMTP listeners.
@@ -50,6 +56,15 @@ struct SMTPSettings: Sendable {
     var commandTimeoutSeconds = 300
     var dataTimeoutSeconds = 600
     var maximumConnections = 1000
+    var maximumConnectionsPerClient = 50
+}
+
+/// IMAP settings from `imap.*`.
+struct IMAPSettings: Sendable {
+    /// RFC 3501 §5.4: at least 30 minutes of inactivity before an autologout.
+    var idleTimeoutSeconds = 1800
+    var appendLimit = 50 * 1024 * 1024
+    var maximumConnections = 10_000
     var maximumConnectionsPerClient = 50
 }
 
@@ -92,6 +107,10 @@ extension PetrelConfiguration {
                 throw Invalid(key: "smtp.trusted_networks", reason: "\(error)")
             }
         }
+        if let n = try reader.int("imap.timeout", 1800...86400) { imap.idleTimeoutSeconds = n }
+        if let n = try reader.int("imap.append_limit", 1024...(2 * 1024 * 1024 * 1024)) { imap.appendLimit = n }
+        if let n = try reader.int("imap.max_connections", 1...1_000_000) { imap.maximumConnections = n }
+        if let n = try reader.int("imap.max_connections_per_client", 1...1_000_000) { imap.maximumConnectionsPerClient = n }
         if let n = try reader.int("shutdown.grace", 0...3600) { shutdownGraceSeconds = n }
     }
 }

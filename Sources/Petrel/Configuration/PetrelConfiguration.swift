@@ -19,6 +19,7 @@ struct PetrelConfiguration: Sendable {
     var tlsCertificate: String?
     var tlsKey: String?
     var smtp = SMTPSettings()
+    var imap = IMAPSettings()
     /// Seconds a draining node waits for sessions to finish before closing them.
     var shutdownGraceSeconds = 30
 
