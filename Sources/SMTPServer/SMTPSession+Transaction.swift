@@ -190,7 +190,8 @@ extension SMTPSession {
         log[metadataKey: "queue_id"] = "\(queueID)"
         let sender: String
         if case .mailbox(let m) = transaction.sender { sender = m.description } else { sender = "" }
-        let tlsVersion = await connection.tlsVersion()
+        var tlsVersion = await connection.tlsVersion()
+        if let version = tlsVersion, let cipher = await connection.tlsCipher() { tlsVersion = "\(version) with cipher \(cipher)" }
         let received = TraceHeaders.received(
             heloName: heloName ?? "unknown", clientIP: connection.remoteIP, hostname: configuration.hostname,
             protocolName: TraceHeaders.protocolName(esmtp: esmtp, tls: connection.isTLS, authenticated: login != nil,

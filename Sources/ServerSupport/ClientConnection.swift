@@ -204,6 +204,8 @@ public final class ClientConnection {
             let next = gate.value.advanceEpoch()
             let handler = NIOSSLServerHandler(context: context)
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            // On the socket side of the TLS handler: it reads the ServerHello going out.
+            try channel.pipeline.syncOperations.addHandler(TLSCipherObserver(), position: .first)
             return next
         }.get()
         isTLS = true
@@ -218,6 +220,16 @@ public final class ClientConnection {
         case .tlsv11: return "TLSv1.1"
         case .tlsv1: return "TLSv1"
         }
+    }
+
+    /// The negotiated cipher suite's IANA name (`TLS_AES_256_GCM_SHA384`), once the handshake
+    /// is done.
+    public func tlsCipher() async -> String? {
+        guard isTLS else { return nil }
+        let channel = self.channel
+        return try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: TLSCipherObserver.self).cipher.withLockedValue { $0 }
+        }.get()
     }
 
     /// Closes the connection now.

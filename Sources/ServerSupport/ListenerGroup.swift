@@ -86,6 +86,7 @@ public final class ListenerGroup: Sendable {
     private static func configure(_ channel: any Channel, spec: ListenerSpec, tls: TLSContextStore?) throws -> Accepted {
         let sync = channel.pipeline.syncOperations
         if spec.tls == .implicit, let tls {
+            try sync.addHandler(TLSCipherObserver())
             try sync.addHandler(NIOSSLServerHandler(context: tls.current))
         }
         try sync.addHandler(IdleStateHandler(readTimeout: spec.idleTimeout))
