@@ -50,6 +50,8 @@ public protocol IMAPBackend: Sendable {
     func append(_ account: Int64, _ mailbox: Int64, _ message: PreparedMessage, flags: MessageFlags, keywords: [String],
                 date: Date) async throws -> StoredMessage
     func changes(_ account: Int64, _ mailbox: Int64, since modseq: Int64) async throws -> MailboxChanges
+    /// UIDs of the messages that match, ascending.
+    func search(_ account: Int64, _ mailbox: Int64, _ criteria: MessageSearch) async throws -> [UInt32]
     func quota(_ account: Int64) async throws -> IMAPQuota
 }
 
@@ -153,6 +155,10 @@ public struct StoreIMAPBackend: IMAPBackend {
 
     public func changes(_ account: Int64, _ mailbox: Int64, since modseq: Int64) async throws -> MailboxChanges {
         try await messages.changes(accountID: account, mailboxID: mailbox, since: modseq)
+    }
+
+    public func search(_ account: Int64, _ mailbox: Int64, _ criteria: MessageSearch) async throws -> [UInt32] {
+        try await messages.search(accountID: account, mailboxID: mailbox, criteria)
     }
 
     public func quota(_ account: Int64) async throws -> IMAPQuota {

@@ -24,7 +24,7 @@ extension IMAPSession {
             }
         }
         let marksSeen = !state.readOnly && items.contains(where: \.setsSeen)
-        let wanted = UIDSet(sorted: uids)
+        let wanted = UIDSet(uids)
         if marksSeen {
             // Set \Seen first, so that the FLAGS this FETCH returns are the new ones.
             noteOwnChanges(try await backend.storeFlags(login.accountID, state.id, wanted, .add, .seen, keywords: [],
@@ -38,7 +38,7 @@ extension IMAPSession {
             for slice in stride(from: 0, to: uids.count, by: 256) {
                 let part = Array(uids[slice..<min(slice + 256, uids.count)])
                 summaries = [:]
-                for summary in try await backend.summaries(login.accountID, state.id, UIDSet(sorted: part)) {
+                for summary in try await backend.summaries(login.accountID, state.id, UIDSet(part)) {
                     summaries[summary.uid] = summary
                 }
                 try await respond(part, items, login, state, flagStates, summaries, uid: uid, marksSeen: marksSeen)

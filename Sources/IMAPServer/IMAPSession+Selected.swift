@@ -60,8 +60,8 @@ extension IMAPSession {
             try await copy(tag, login, set, target, uid: uid, move: false)
         case .move(let set, let target, let uid):
             try await copy(tag, login, set, target, uid: uid, move: true)
-        case .search:
-            send(.tagged(tag, .no, .cannot, "SEARCH is not available yet"))
+        case .search(let charset, let key, let uid):
+            try await search(tag, login, charset, key, uid: uid)
         case .idle:
             send(.tagged(tag, .no, .cannot, "IDLE is not available yet"))
         default:
@@ -124,7 +124,7 @@ extension IMAPSession {
             ok(tag, "EXPUNGE completed")
             return
         }
-        let removed = try await backend.expunge(login.accountID, state.id, uids.map(UIDSet.init(sorted:)))
+        let removed = try await backend.expunge(login.accountID, state.id, uids.map { UIDSet($0) })
         for uid in removed.sorted() {
             if let n = state.remove(uid: uid) { send(.data(.expunge(n))) }
         }
@@ -147,7 +147,7 @@ extension IMAPSession {
         let (system, keywords) = Self.storedFlags(flags)
         let operation: FlagOperation = switch mode { case .replace: .replace; case .add: .add; case .remove: .remove }
         if !uids.isEmpty {
-            let result = try await backend.storeFlags(login.accountID, state.id, UIDSet(sorted: uids), operation, system,
+            let result = try await backend.storeFlags(login.accountID, state.id, UIDSet(uids), operation, system,
                                                       keywords: keywords, unchangedSince: unchangedSince.map { Int64($0) })
             noteOwnChanges(result.changed)
             if !silent {
@@ -183,10 +183,10 @@ extension IMAPSession {
             ok(tag, move ? "MOVE completed" : "COPY completed")
             return
         }
-        let result = try await backend.copy(login.accountID, from: state.id, UIDSet(sorted: uids), to: destination.id, move: move)
+        let result = try await backend.copy(login.accountID, from: state.id, UIDSet(uids), to: destination.id, move: move)
         let code: ResponseCode? = result.mapping.isEmpty ? nil : .copyUID(
-            validity: result.uidValidity, source: UIDSet(sorted: result.mapping.map(\.source)).ranges,
-            destination: UIDSet(sorted: result.mapping.map(\.destination)).ranges)
+            validity: result.uidValidity, source: UIDSet(result.mapping.map(\.source)).ranges,
+            destination: UIDSet(result.mapping.map(\.destination)).ranges)
         if move {
             // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs, then the tagged OK.
             if let code { send(.untagged(.ok, code, "Moved")) }

@@ -68,18 +68,3 @@ struct SelectedMailbox {
         return n
     }
 }
-
-extension UIDSet {
-    /// The UIDs as ranges, consecutive runs merged.
-    init(sorted uids: [UInt32]) {
-        var ranges: [ClosedRange<UInt32>] = []
-        for uid in uids.sorted() {
-            if let last = ranges.last, last.upperBound &+ 1 == uid {
-                ranges[ranges.count - 1] = last.lowerBound...uid
-            } else if ranges.last?.contains(uid) != true {
-                ranges.append(uid...uid)
-            }
-        }
-        self.init(ranges)
-    }
-}

@@ -17,6 +17,8 @@ public enum ResponseCode: Hashable, Sendable {
     case unavailable, authenticationFailed, authorizationFailed, expired, privacyRequired, contactAdmin
     case noPerm, inUse, expungeIssued, corruption, serverBug, clientBug, cannot, limit, overQuota
     case alreadyExists, nonexistent, tooBig, closed
+    /// RFC 3501 §7.1: the charsets SEARCH understands.
+    case badCharset([String])
 
     /// The code as it appears between the brackets.
     public var text: String {
@@ -56,6 +58,7 @@ public enum ResponseCode: Hashable, Sendable {
         case .nonexistent: return "NONEXISTENT"
         case .tooBig: return "TOOBIG"
         case .closed: return "CLOSED"
+        case .badCharset(let names): return "BADCHARSET (" + names.joined(separator: " ") + ")"
         }
     }
 }
