@@ -3,7 +3,9 @@
 #   scripts/install-deps.sh build   -dev libraries for compiling
 #   scripts/install-deps.sh run     build + PostgreSQL server binaries
 #   scripts/install-deps.sh test    run + what the test suite uses (incl. the SMTP interop
-#                                   clients: swaks, Postfix's smtp-source, openssl)
+#                                   clients: swaks, Postfix's smtp-source, openssl; and the
+#                                   IMAP/POP3 ones: curl, mbsync, offlineimap, mutt, tmux,
+#                                   fetchmail)
 # Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
 set -euo pipefail
 need=()
@@ -29,6 +31,15 @@ if [ "${1:-build}" = test ]; then
   perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
   # Postfix only for /usr/sbin/smtp-source: no mail system is configured or started.
   [ -x /usr/sbin/smtp-source ] || need+=(postfix)
+  # IMAP/POP3 interop clients (Tests/interop/imap_pop3_clients.py): curl (imap[s]://,
+  # pop3[s]://), isync's mbsync, offlineimap3, mutt (driven inside tmux) and fetchmail (its
+  # daemon stays off: START_DAEMON=no in /etc/default/fetchmail).
+  command -v curl >/dev/null || need+=(curl)
+  command -v mbsync >/dev/null || need+=(isync)
+  command -v offlineimap >/dev/null || need+=(offlineimap3)
+  command -v mutt >/dev/null || need+=(mutt)
+  command -v tmux >/dev/null || need+=(tmux)
+  command -v fetchmail >/dev/null || need+=(fetchmail)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"

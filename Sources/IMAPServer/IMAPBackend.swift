@@ -53,6 +53,9 @@ public protocol IMAPBackend: Sendable {
     /// UIDs of the messages that match, ascending.
     func search(_ account: Int64, _ mailbox: Int64, _ criteria: MessageSearch) async throws -> [UInt32]
     func quota(_ account: Int64) async throws -> IMAPQuota
+    /// Change events for the account from every node (IDLE), nil when this node does not
+    /// listen for them.
+    func events(_ account: Int64) async -> AsyncStream<ChangeEvent>?
 }
 
 /// The backend over PostgreSQL.
@@ -61,8 +64,11 @@ public struct StoreIMAPBackend: IMAPBackend {
     public let mailboxStore: MailboxStore
     public let messages: MessageStore
     public let authenticator: SQLAuthenticator
+    /// The node's one LISTEN connection, fanned out to IDLE sessions.
+    public let hub: ChangeEventHub?
 
-    public init(database: Database, hasher: PasswordHasher) {
+    public init(database: Database, hasher: PasswordHasher, hub: ChangeEventHub? = nil) {
+        self.hub = hub
         directory = Directory(database: database)
         mailboxStore = MailboxStore(database: database)
         messages = MessageStore(database: database)
@@ -159,6 +165,10 @@ public struct StoreIMAPBackend: IMAPBackend {
 
     public func search(_ account: Int64, _ mailbox: Int64, _ criteria: MessageSearch) async throws -> [UInt32] {
         try await messages.search(accountID: account, mailboxID: mailbox, criteria)
+    }
+
+    public func events(_ account: Int64) async -> AsyncStream<ChangeEvent>? {
+        await hub?.subscribe(accountID: account)
     }
 
     public func quota(_ account: Int64) async throws -> IMAPQuota {

@@ -71,7 +71,7 @@ extension IMAPSession {
                 await connection.flush()
                 switch await connection.readLine(limit: SASLExchange.maximumResponse * 2) {
                 case .end: return .close
-                case .drain, .tooLong:
+                case .drain, .tooLong, .wake:
                     bad(tag, "Invalid SASL response")
                     return .goOn
                 case .line(let bytes, _):

@@ -62,8 +62,6 @@ extension IMAPSession {
             try await copy(tag, login, set, target, uid: uid, move: true)
         case .search(let charset, let key, let uid):
             try await search(tag, login, charset, key, uid: uid)
-        case .idle:
-            send(.tagged(tag, .no, .cannot, "IDLE is not available yet"))
         default:
             bad(tag, "Command not valid in this state")
         }

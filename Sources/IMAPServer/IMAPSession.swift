@@ -68,6 +68,7 @@ public final class IMAPSession {
             switch await connection.readLine(limit: configuration.framing.maximumText) {
             case .end: return nil
             case .drain: return .some(nil)
+            case .wake: continue  // a late wake-up from an IDLE that is over
             case .tooLong:
                 framer.reset()
                 bad(nil, "Command line too long")
@@ -151,6 +152,12 @@ public final class IMAPSession {
             await loginCommand(tag, user: user, password: password)
         case .authenticate(let mechanism, let initial):
             return await authenticate(tag, mechanism: mechanism, initialResponse: initial)
+        case .idle:
+            guard let login else {
+                bad(tag, "Log in first")
+                return .goOn
+            }
+            return await idle(tag, login)
         default:
             guard let login else {
                 bad(tag, "Log in first")
@@ -203,7 +210,7 @@ public final class IMAPSession {
     var capabilities: [String] {
         var caps = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE",
                     "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
-                    "APPENDLIMIT=\(configuration.framing.maximumAppendLiteral)", "UTF8=ACCEPT"]
+                    "APPENDLIMIT=\(configuration.framing.maximumAppendLiteral)", "UTF8=ACCEPT", "IDLE"]
         if startTLSAvailable { caps.append("STARTTLS") }
         if login == nil {
             if plaintextAuthAllowed {

@@ -58,7 +58,7 @@ extension SMTPSession {
                 await connection.flush()
                 switch await connection.readLine(limit: configuration.maximumCommandLine) {
                 case .end: return .close
-                case .drain, .tooLong:
+                case .drain, .tooLong, .wake:
                     reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
                     return .goOn
                 case .line(let bytes, _):

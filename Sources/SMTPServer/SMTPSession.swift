@@ -74,7 +74,7 @@ public final class SMTPSession {
             case .end:
                 logger.debug("disconnect", metadata: ["in_transaction": "\(transaction != nil)"])
                 return
-            case .drain:
+            case .drain, .wake:
                 continue
             case .tooLong:
                 reply(.lineTooLong)

@@ -23,6 +23,8 @@ public final class ClientConnection {
     private var epoch = 0
     private var pending: ByteBuffer
     private var ended = false
+    /// Inside an overlong line, dropping it to its end (kept across a `.wake`).
+    private var discarding = false
 
     init(listener: ListenerSpec, channel: any Channel, gate: NIOLoopBound<TLSUpgradeGate>, isTLS: Bool,
          inbound: NIOAsyncChannelInboundStream<InboundChunk>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
@@ -56,13 +58,14 @@ public final class ClientConnection {
         case tooLong
         /// The node is draining (see `drainRequested`).
         case drain
+        /// `ConnectionWaker.wake()` was called (and no line is complete yet).
+        case wake
         /// The client closed the connection (or it failed).
         case end
     }
 
     /// Reads one line of at most `limit` bytes, the line end included.
     public func readLine(limit: Int) async -> Line {
-        var discarding = false
         var deadline: Scheduled<Void>?
         defer { deadline?.cancel() }
         while true {
@@ -71,6 +74,7 @@ public final class ClientConnection {
                 let length = lf - view.startIndex + 1
                 scanned = 0
                 if discarding || length > limit {
+                    discarding = false
                     buffer.moveReaderIndex(forwardBy: length)
                     return .tooLong
                 }
@@ -93,6 +97,7 @@ public final class ClientConnection {
             switch await fill() {
             case .more: continue
             case .drain: return .drain
+            case .wake: return .wake
             case .end: return .end
             }
         }
@@ -103,7 +108,7 @@ public final class ClientConnection {
     public func waitForInput() async -> Bool {
         while buffer.readableBytes == 0 {
             switch await fill() {
-            case .more, .drain: continue
+            case .more, .drain, .wake: continue
             case .end: return false
             }
         }
@@ -145,7 +150,7 @@ public final class ClientConnection {
         scanned = 0
     }
 
-    private enum Fill { case more, drain, end }
+    private enum Fill { case more, drain, wake, end }
 
     private func fill() async -> Fill {
         guard !ended else { return .end }
@@ -155,6 +160,8 @@ public final class ClientConnection {
                 case .drain:
                     drainRequested = true
                     return .drain
+                case .wake:
+                    return .wake
                 case .bytes(let chunkEpoch, var bytes):
                     // Plaintext read before a TLS upgrade is never acted on after it.
                     guard chunkEpoch == epoch else { continue }
@@ -222,6 +229,11 @@ public final class ClientConnection {
         }
     }
 
+    /// A handle another task may use to interrupt a `readLine` waiting for the client.
+    public func waker() -> ConnectionWaker {
+        ConnectionWaker(gate: gate, eventLoop: channel.eventLoop)
+    }
+
     /// The negotiated cipher suite's IANA name (`TLS_AES_256_GCM_SHA384`), once the handshake
     /// is done.
     public func tlsCipher() async -> String? {
@@ -235,5 +247,16 @@ public final class ClientConnection {
     /// Closes the connection now.
     public func close() async {
         try? await channel.close()
+    }
+}
+
+/// Wakes a session waiting in `readLine` (it returns `.wake`), from any task or thread.
+public struct ConnectionWaker: Sendable {
+    let gate: NIOLoopBound<TLSUpgradeGate>
+    let eventLoop: any EventLoop
+
+    public func wake() {
+        let gate = self.gate
+        eventLoop.execute { gate.value.injectWake() }
     }
 }

@@ -6,6 +6,8 @@ public enum InboundChunk: Sendable {
     case bytes(epoch: Int, ByteBuffer)
     /// The node is shutting down: finish the current transaction, then say goodbye.
     case drain
+    /// Something the session waits for besides the client happened (IMAP IDLE: new mail).
+    case wake
 }
 
 /// Sits just below the session. Tags every read with the current TLS epoch, so that bytes a
@@ -33,9 +35,12 @@ final class TLSUpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
         return epoch
     }
 
-    func injectDrain() {
+    func injectDrain() { inject(.drain) }
+    func injectWake() { inject(.wake) }
+
+    private func inject(_ marker: InboundChunk) {
         guard let context else { return }
-        context.fireChannelRead(wrapInboundOut(.drain))
+        context.fireChannelRead(wrapInboundOut(marker))
         // The async channel hands reads over at read-complete.
         context.fireChannelReadComplete()
     }

@@ -193,6 +193,38 @@ import Testing
         }
     }
 
+    /// RFC 2177: IDLE is woken by a delivery from elsewhere (here: the store, as SMTP would),
+    /// and by another session's flag change and expunge; DONE ends it.
+    @Test func idleIsWokenByDeliveriesAndOtherSessions() async throws {
+        try await IMAPTestNode.run { node in
+            try await node.deliver(Self.message)
+            let a = try await node.client()
+            let b = try await node.client()
+            _ = try await a.command("SELECT INBOX")
+            _ = try await b.command("SELECT INBOX")
+            try await a.send("i1 IDLE\r\n")
+            #expect(try await a.readResponse() == "+ idling")
+            let start = ContinuousClock.now
+            try await node.deliver(Self.message + "new")
+            #expect(try await a.readResponse() == "* 2 EXISTS")
+            #expect(ContinuousClock.now - start < .seconds(1))
+            _ = try await b.command("STORE 1 +FLAGS (\\Flagged)")
+            #expect(try await a.readResponse().hasPrefix("* 1 FETCH (UID 1 FLAGS (\\Flagged"))
+            _ = try await b.command("STORE 1 +FLAGS.SILENT (\\Deleted)")
+            #expect(try await a.readResponse().hasPrefix("* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted"))
+            _ = try await b.command("EXPUNGE")
+            #expect(try await a.readResponse() == "* 1 EXPUNGE")
+            try await a.send("DONE\r\n")
+            #expect(try await a.responses(until: "i1").tagged == "i1 OK IDLE terminated")
+            #expect(try await a.command("FETCH 1 UID").untagged == ["* 1 FETCH (UID 2)"])
+            // Anything but DONE ends IDLE with BAD.
+            try await a.send("i2 IDLE\r\n")
+            #expect(try await a.readResponse() == "+ idling")
+            try await a.send("NOOP\r\n")
+            #expect(try await a.responses(until: "i2").status == "BAD")
+        }
+    }
+
     @Test func hostileInput() async throws {
         try await IMAPTestNode.run(configure: { $0.framing.maximumLiteral = 1024; $0.framing.maximumText = 4096 }) { node in
             let c = try await node.client()

@@ -34,7 +34,11 @@ struct IMAPTestNode {
             configure(&configuration)
             var logger = Logger(label: "imap-test")
             logger.logLevel = .critical
-            let backend = StoreIMAPBackend(database: database, hasher: PasswordHasher(parameters: parameters))
+            let hub = ChangeEventHub(database: database)
+            let listening = Task { await hub.run() }
+            defer { listening.cancel() }
+            await hub.waitUntilListening()
+            let backend = StoreIMAPBackend(database: database, hasher: PasswordHasher(parameters: parameters), hub: hub)
             let service = IMAPService(configuration: configuration, backend: backend, logger: logger)
             let listeners = [service.listener(service.spec(name: "imap", host: "127.0.0.1", port: 0, tls: .starttls)),
                              service.listener(service.spec(name: "imaps", host: "127.0.0.1", port: 0, tls: .implicit))]

@@ -29,24 +29,30 @@ check the name wherever the tool can be pointed at 127.0.0.1 under another name:
             match a self-signed CA:TRUE certificate (openssl req -x509's default) against the
             list and fails with "certificate owner does not match hostname 127.0.0.1"
   offlineimap  cert_fingerprint (SHA-512 of the certificate) for IMAPS. With STARTTLS
-            offlineimap3 (0.0~git20211018) checks nothing at all: no fingerprint, no CA
+            offlineimap3 (0.0~git20211018) checks nothing at all (no fingerprint, no CA) and
+            now and then hangs: use IMAPS
   mutt      certificate_file CERT (GnuTLS: accepted without a prompt) and ssl_verify_host=no
+            (with the name check on, mutt stops at its certificate prompt: 127.0.0.1 is not
+            the certificate's name, and a pinned certificate does not lift that check)
+Every tool gets HOME (and FETCHMAILHOME) set to the test's work directory, so personal
+configuration files are never read.
 """
 
+import ast
 import hashlib
 import imaplib
 import os
 import poplib
+import pwd
 import re
 import shlex
 import shutil
 import socket
 import ssl
-import stat
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 HOST = "127.0.0.1"
 TOOL_TIMEOUT = 90   # seconds, for one run of an outside tool
@@ -486,11 +492,29 @@ def command_names(lines):
     return names
 
 
-def _tagged_commands(lines):
-    """Drops the tag of IMAP command lines; skips lines that are not commands (literals)."""
+def mask_sasl(lines):
+    """The command lines with SASL data hidden: the initial response after AUTHENTICATE/AUTH
+    MECH becomes <sasl>, and a line that answers a SASL challenge (no command verb: one
+    base64 word, or "*" to cancel) is dropped."""
+    masked = []
+    for line in lines:
+        line = line.rstrip("\r")
+        words = line.split()
+        if not words:
+            continue
+        if len(words) == 1 and (re.fullmatch(r"[A-Za-z0-9+/=]{12,}", words[0]) or words[0] == "*"):
+            continue
+        match = re.match(r"^((?:\S+ )?(?:AUTHENTICATE|AUTH) \S+) \S+$", line, re.I)
+        masked.append(match.group(1) + " <sasl>" if match else line)
+    return masked
+
+
+def strip_tags(lines):
+    """IMAP command lines without their tags; lines that are no tagged command (literal data,
+    SASL responses) are dropped."""
     commands = []
     for line in lines:
-        match = re.match(r"^([A-Za-z0-9.]+) ([A-Za-z].*)$", line)
+        match = re.match(r"^([A-Za-z.]*[0-9][A-Za-z0-9.]*) ([A-Za-z].*)$", line.rstrip("\r"))
         if match:
             commands.append(match.group(2))
     return commands
@@ -525,8 +549,8 @@ def _curl(server, account, scheme, port, mode, path, request, extra, timeout, wo
     workdir = workdir or tempfile.gettempdir()
     result = run_tool(argv, workdir=workdir, timeout=timeout + 10, merge_stderr=False)
     trace = _text(result.stderr)
-    sent = [line[2:] for line in trace.splitlines() if line.startswith("> ")]
-    commands = _tagged_commands(sent) if scheme == "imap" else sent
+    sent = mask_sasl(line[2:] for line in trace.splitlines() if line.startswith("> "))
+    commands = strip_tags(sent) if scheme == "imap" else sent
     return CurlResult(result.stdout, trace, commands)
 
 
@@ -606,7 +630,7 @@ def mbsync_sync(workdir, server, account, mode="tls", maildir=None, patterns=("*
     if re.search(r"^(Error|IMAP error|Warning: lost track)", output, re.M):
         raise ToolError("mbsync reported an error", ["mbsync", "-Dn", "-c", config, "-a"], result.returncode, output)
     sent = [m.group(1) for m in re.finditer(r"^(?:[FN]: )?>>> (.*)$", output, re.M)]
-    return SyncResult(maildir, output, _tagged_commands(sent))
+    return SyncResult(maildir, output, strip_tags(mask_sasl(sent)))
 
 
 # --- offlineimap -------------------------------------------------------------------------------
@@ -615,7 +639,12 @@ def offlineimap_sync(workdir, server, account, mode="tls", maildir=None, folders
     """One `offlineimap -o` run (one-shot, single-threaded) between the account and a local
     Maildir (default workdir/OfflineIMAP, one subfolder per mailbox, INBOX in INBOX/), state in
     workdir/offlineimap-state. folders: only these mailboxes (default all). Returns a
-    SyncResult with the commands from offlineimap's -d imap trace."""
+    SyncResult with the commands from offlineimap's -d imap trace.
+
+    Use mode "tls". With "starttls" offlineimap3 (Debian 12: 0.0~git20211018, imaplib2 2.57)
+    checks no certificate at all, and it hangs after STARTTLS in about one run in fifteen
+    (it sends CAPABILITY and never reads the answer) until the time-out; a plain "plain"
+    connection works but sends the password in the clear."""
     _check_mode(mode)
     maildir = os.path.abspath(maildir or os.path.join(workdir, "OfflineIMAP"))
     os.makedirs(maildir, exist_ok=True)
@@ -657,9 +686,13 @@ def offlineimap_sync(workdir, server, account, mode="tls", maildir=None, folders
     if re.search(r"^(ERROR|WARNING: .*(rror|xception))", output, re.M):
         raise ToolError("offlineimap reported an error", argv, result.returncode, output)
     sent = []
-    for match in re.finditer(r"writer > b(['\"])(.*?)\\r\\n\1$", output, re.M):
-        sent.append(match.group(2))
-    return SyncResult(maildir, output, _tagged_commands(sent))
+    for match in re.finditer(r"writer > (b(['\"]).*\2)$", output, re.M):
+        try:  # the trace shows each write as a Python bytes literal
+            data = ast.literal_eval(match.group(1))
+        except (SyntaxError, ValueError):
+            continue
+        sent += data.decode("utf-8", "replace").split("\r\n")
+    return SyncResult(maildir, output, strip_tags(mask_sasl(sent)))
 
 
 # --- mutt --------------------------------------------------------------------------------------
@@ -739,13 +772,17 @@ class _Tmux:
     def keys(self, *keys):
         self.run("send-keys", "-t", "interop", *keys)
 
-    def wait(self, predicate, what, timeout, stable=0.5):
+    def wait(self, predicate, what, timeout, stable=0.5, fail=None):
         """Polls the screen until predicate(screen) is true on two captures stable seconds
-        apart; returns that screen. Fails with the last screen on a time-out."""
+        apart; returns that screen. Fails with the last screen on a time-out, or at once when
+        the regular expression fail matches the screen (a prompt nobody will answer)."""
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
+            if fail is not None and fail.search(screen):
+                raise ToolError("mutt stopped at %r instead of showing the %s" % (fail.search(screen).group(0), what),
+                                output="--- screen ---\n" + screen)
             if predicate(screen):
                 time.sleep(stable)
                 again = self.screen()
@@ -763,6 +800,12 @@ class _Tmux:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20, env=self.env)
         except (OSError, subprocess.TimeoutExpired):
             pass
+
+
+# Screens on which mutt waits for a person: a certificate it does not trust, a password
+# prompt after a failed login, a connection error.
+MUTT_STUCK = re.compile(r"\(r\)eject|Password for \S+|Login failed|Could not connect|"
+                        r"SSL connection failed|SSL failed|Connection to \S+ closed|No authenticators available")
 
 
 def mutt_read(workdir, server, account, mode="tls", mailbox="INBOX", open_first=True, timeout=TOOL_TIMEOUT):
@@ -802,6 +845,7 @@ def mutt_read(workdir, server, account, mode="tls", mailbox="INBOX", open_first=
         "set sort=date-sent",
         "set pipe_split=yes",
         "set pipe_decode=no",
+        "set pipe_sep=\"\"",  # mutt's default "\n" would be appended to every piped message
         "set timeout=5",
         "set status_format=\"MUTT-INDEX %f msgs=%m %|-\"",
         "set pager_format=\"MUTT-PAGER %C/%m %s %|-\"",
@@ -814,12 +858,14 @@ def mutt_read(workdir, server, account, mode="tls", mailbox="INBOX", open_first=
     debug = os.path.join(workdir, ".muttdebug0")
     for old in [name for name in os.listdir(workdir) if name.startswith(".muttdebug")]:
         os.unlink(os.path.join(workdir, old))
-    shell = "mutt -n -d 2 -F %s; echo MUTT-EXIT:$?; sleep 600" % shlex.quote(config)
+    # timeout (--foreground: mutt must own the terminal) and the short sleep bound the tmux
+    # server's life should this process die.
+    shell = "timeout --foreground %d mutt -n -d 2 -F %s; echo MUTT-EXIT:$?; sleep 30" % (timeout + 30, shlex.quote(config))
     try:
         tmux.run("new-session", "-d", "-x", "200", "-y", "50", "-s", "interop", shell)
         counted = re.compile(r"MUTT-INDEX \S+ msgs=(\d+)")
         index = tmux.wait(lambda s: counted.search(s) and "Fetching" not in s and "Selecting" not in s,
-                          "index", timeout)
+                          "index", timeout, fail=MUTT_STUCK)
         count = int(counted.search(index).group(1))
         pager = ""
         if open_first and count:
@@ -844,7 +890,7 @@ def mutt_read(workdir, server, account, mode="tls", mailbox="INBOX", open_first=
                 match = re.match(r"^\[[^\]]*\] \d> ([a-z]\d{4} .*)$", line.rstrip("\n"))
                 if match:
                     sent.append(match.group(1))
-    return MuttResult(index, pager, messages, count, _tagged_commands(sent))
+    return MuttResult(index, pager, messages, count, strip_tags(mask_sasl(sent)))
 
 
 def _mutt_debug_tail(path, lines=60):
@@ -885,7 +931,6 @@ def fetchmail_fetch(workdir, server, account, keep, mode="tls", protocol="POP3",
     os.makedirs(target, exist_ok=True)
     before = len(saved_messages(target))
     save = _save_script(workdir)
-    import pwd
     local_user = pwd.getpwuid(os.getuid()).pw_name
     options = ["no rewrite", "keep" if keep else "nokeep"]
     if fetchall:
@@ -916,7 +961,7 @@ def fetchmail_fetch(workdir, server, account, keep, mode="tls", protocol="POP3",
     result = run_tool(argv, workdir=workdir, timeout=timeout, ok=(0, 1), files=[config])
     output = _text(result.stdout)
     delivered = saved_messages(target)
-    sent = [m.group(1) for m in re.finditer(r"^fetchmail: (?:POP3|IMAP)> (.*)$", output, re.M)]
+    sent = mask_sasl(m.group(1) for m in re.finditer(r"^fetchmail: (?:POP3|IMAP)> (.*)$", output, re.M))
     if protocol == "IMAP":
-        sent = _tagged_commands(sent)
+        sent = strip_tags(sent)
     return FetchResult(delivered[before:], delivered, result.returncode, output, sent)

@@ -122,7 +122,9 @@ atexit.register(_cleanup)  # even when the run is interrupted, no petrel serve i
 def provision(env):
     """Certificate, CLI configuration, schema, domain, accounts, quota, alias, access rule."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
-                    "-subj", "/CN=" + HOSTNAME, "-keyout", os.path.join(env.workdir, "key.pem"),
+                    "-subj", "/CN=" + HOSTNAME,
+                    # A leaf, not a CA: mbsync (OpenSSL 3) will not pin a CA:TRUE self-signed certificate.
+                    "-addext", "basicConstraints=critical,CA:FALSE", "-keyout", os.path.join(env.workdir, "key.pem"),
                     "-out", os.path.join(env.workdir, "cert.pem")], check=True, capture_output=True, timeout=60)
     write_config(env.cli_config)
     petrel("migrate")

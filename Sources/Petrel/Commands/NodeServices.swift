@@ -35,11 +35,11 @@ enum NodeServices {
     }
 
     static func imapService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
-                            hasher: PasswordHasher, logger: Logger) -> IMAPService {
+                            hasher: PasswordHasher, hub: ChangeEventHub, logger: Logger) -> IMAPService {
         var imap = IMAPConfiguration(hostname: configuration.hostname)
         imap.tls = tls
         imap.framing.maximumAppendLiteral = configuration.imap.appendLimit
-        let backend = StoreIMAPBackend(database: database, hasher: hasher)
+        let backend = StoreIMAPBackend(database: database, hasher: hasher, hub: hub)
         return IMAPService(configuration: imap, backend: backend, logger: logger)
     }
 

@@ -56,7 +56,12 @@ struct Node {
             }
             let tls = try NodeServices.tlsStore(configuration)
             let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
-            let imap = NodeServices.imapService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            // One LISTEN connection for the node: IMAP IDLE sessions hear of every node's changes.
+            let hub = ChangeEventHub(database: database)
+            let listening = Task { await hub.run() }
+            defer { listening.cancel() }
+            let imap = NodeServices.imapService(configuration, database: database, tls: tls, hasher: context.hasher, hub: hub,
+                                                logger: logger)
             let listeners = NodeServices.listeners(configuration, smtp: smtp, imap: imap, tls: tls, logger: logger)
             let group: ListenerGroup
             do {
