@@ -61,9 +61,14 @@ struct IMAPTestNode {
     /// Delivers a message into an account's INBOX, as SMTP would.
     @discardableResult
     func deliver(_ text: String, to address: String = "demo@example.test", flags: MessageFlags = []) async throws -> UInt32 {
+        try await deliver(bytes: Array(text.utf8), to: address, flags: flags)
+    }
+
+    @discardableResult
+    func deliver(bytes: [UInt8], to address: String = "demo@example.test", flags: MessageFlags = []) async throws -> UInt32 {
         let account = try await directory.account(EmailAddress(address))
         let inbox = try await MailboxStore(database: database).mailbox(accountID: account.id, name: .inbox)
-        let outcome = try await messages.deliver(PreparedMessage(raw: Array(text.utf8)),
+        let outcome = try await messages.deliver(PreparedMessage(raw: bytes),
                                                  to: [DeliveryTarget(accountID: account.id, mailboxID: inbox.id)], flags: flags)
         return outcome.stored[0].uid
     }

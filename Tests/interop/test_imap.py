@@ -98,6 +98,23 @@ class IMAPInterop(NodeTests, unittest.TestCase):
         typ, data = client.fetch(str(n), "(FLAGS)")
         self.assertIn(b"\\Seen", data[0])
 
+    def test_idle_woken_by_smtp_delivery(self):
+        """RFC 2177 by raw commands: a message accepted on the SMTP listener reaches an IDLE
+        session through PostgreSQL's NOTIFY (the node's one LISTEN connection)."""
+        client = self.imap()
+        typ, data = client.select("INBOX")
+        count = int(data[0])
+        client.send(b"i1 IDLE\r\n")
+        self.assertEqual(client.readline().strip(), b"+ idling")
+        started = time.monotonic()
+        self.deliver("idle wake-up " + marker())
+        line = client.readline().strip()
+        elapsed = time.monotonic() - started
+        self.assertEqual(line, b"* %d EXISTS" % (count + 1))
+        self.assertLess(elapsed, 5.0, "IDLE took %.2f s to report the delivery" % elapsed)
+        client.send(b"DONE\r\n")
+        self.assertEqual(client.readline().strip(), b"i1 OK IDLE terminated")
+
     def test_mailboxes_append_store_copy_move_expunge(self):
         base = "interop-" + marker()[-8:]
         client = self.imap()
