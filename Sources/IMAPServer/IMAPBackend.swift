@@ -40,6 +40,7 @@ public protocol IMAPBackend: Sendable {
     func status(_ account: Int64, _ mailbox: Int64) async throws -> MailboxStatus
     func claimRecent(_ account: Int64, _ mailbox: Int64) async throws -> ClosedRange<UInt32>?
     func uids(_ account: Int64, _ mailbox: Int64) async throws -> [UInt32]
+    func firstUnseen(_ account: Int64, _ mailbox: Int64) async throws -> UInt32?
     func flagStates(_ account: Int64, _ mailbox: Int64, _ uids: UIDSet) async throws -> [MessageFlagState]
     func summaries(_ account: Int64, _ mailbox: Int64, _ uids: UIDSet) async throws -> [MessageSummary]
     func content(_ account: Int64, _ mailbox: Int64, uid: UInt32, range: Range<Int>?) async throws -> [UInt8]
@@ -124,6 +125,10 @@ public struct StoreIMAPBackend: IMAPBackend {
 
     public func uids(_ account: Int64, _ mailbox: Int64) async throws -> [UInt32] {
         try await messages.uids(accountID: account, mailboxID: mailbox)
+    }
+
+    public func firstUnseen(_ account: Int64, _ mailbox: Int64) async throws -> UInt32? {
+        try await messages.firstUnseen(accountID: account, mailboxID: mailbox)
     }
 
     public func flagStates(_ account: Int64, _ mailbox: Int64, _ uids: UIDSet) async throws -> [MessageFlagState] {

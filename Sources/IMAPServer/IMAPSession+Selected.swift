@@ -32,9 +32,7 @@ extension IMAPSession {
     }
 
     func firstUnseen(_ login: IMAPLogin, _ state: SelectedMailbox) async throws -> UInt32? {
-        guard !state.uids.isEmpty else { return nil }
-        let flags = try await backend.flagStates(login.accountID, state.id, .all)
-        guard let first = flags.filter({ !$0.flags.contains(.seen) }).map(\.uid).min() else { return nil }
+        guard !state.uids.isEmpty, let first = try await backend.firstUnseen(login.accountID, state.id) else { return nil }
         return state.sequenceNumber(of: first)
     }
 

@@ -71,6 +71,16 @@ extension MessageStore {
         return nil
     }
 
+    /// The lowest UID without \Seen (SELECT's `[UNSEEN n]`), nil when every message is seen.
+    public func firstUnseen(accountID: Int64, mailboxID: Int64) async throws -> UInt32? {
+        let rows = try await database.query("""
+            SELECT min(uid) FROM messages
+            WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND flags & 1 = 0
+            """)
+        for try await uid in rows.decode(Int64?.self) { return uid.map { UInt32(truncatingIfNeeded: $0) } }
+        return nil
+    }
+
     /// All UIDs in ascending order: the sequence-number map of a selected mailbox.
     public func uids(accountID: Int64, mailboxID: Int64) async throws -> [UInt32] {
         let rows = try await database.query("""
