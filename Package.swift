@@ -99,11 +99,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "POP3Server",
+            dependencies: [
+                "MailCore", "MailStore", "MailAuth", "ServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The `petrel` executable.
         .executableTarget(
             name: "Petrel",
             dependencies: [
-                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer", "IMAPServer",
+                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer", "IMAPServer", "POP3Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -120,7 +130,7 @@ let package = Package(
         ),
 
         // MARK: Fuzzing (libFuzzer; `make fuzz`)
-        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer", "IMAPServer"], swiftSettings: swiftSettings),
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer", "IMAPServer", "POP3Server"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL
@@ -150,6 +160,12 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "IMAPServerTests",
                     dependencies: ["IMAPServer", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
+                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "POP3ServerTests",
+                    dependencies: ["POP3Server", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                    .product(name: "Logging", package: "swift-log")],

@@ -21,6 +21,8 @@ listeners:
   submissions: {enabled: false}
   imap: {address: 127.0.0.1, port: 22143, tls: none}
   imaps: {enabled: false}
+  pop3: {enabled: false}
+  pop3s: {enabled: false}
 imap: {max_connections: 100000, max_connections_per_client: 100000}
 passwords:
   argon2: {memory_kib: 64, iterations: 1}

@@ -21,6 +21,8 @@ listeners:
   submissions: {enabled: false}
   imap: {address: 127.0.0.1, port: 22143, tls: none}
   imaps: {enabled: false}
+  pop3: {enabled: false}
+  pop3s: {enabled: false}
 log: {level: warning}
 YAML
 export PETREL_CONFIG=$work/petrel.yaml

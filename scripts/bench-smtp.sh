@@ -23,6 +23,8 @@ listeners:
   submissions: {enabled: false}
   imap: {enabled: false}
   imaps: {enabled: false}
+  pop3: {enabled: false}
+  pop3s: {enabled: false}
 log: {level: warning}
 YAML
 export PETREL_CONFIG=$work/petrel.yaml

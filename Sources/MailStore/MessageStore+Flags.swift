@@ -68,15 +68,16 @@ extension MessageStore {
     }
 
     /// EXPUNGE (RFC 3501 §6.4.3) or UID EXPUNGE (RFC 4315 §2.1): removes the \Deleted messages
-    /// (within `uids` when given), logs them with the new modseq, and returns their UIDs.
-    public func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet? = nil) async throws -> [UInt32] {
+    /// (within `uids` when given), logs them with the new modseq, and returns their UIDs. With
+    /// `onlyDeleted` false (POP3's DELE at QUIT) the messages of `uids` go whatever their flags.
+    public func expunge(accountID: Int64, mailboxID: Int64, uids: UIDSet? = nil, onlyDeleted: Bool = true) async throws -> [UInt32] {
         try await database.transaction { connection in
             _ = try await Self.reserveQuota(for: [accountID: (0, 0)], on: connection, logger: logger)  // lock order
             let highest = try await Self.lockMailbox(accountID: accountID, mailboxID: mailboxID, on: connection, logger: logger)
             let set = uids ?? .all
             let candidates = try await connection.query("""
                 SELECT uid FROM messages
-                WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND flags & 8 = 8
+                WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) AND (flags & 8 = 8 OR NOT \(onlyDeleted))
                   AND uid BETWEEN \(set.lowest) AND \(set.highest) AND uid <@ (SELECT \(set.multirange)::int8multirange)
                 ORDER BY uid
                 """, logger: logger)

@@ -71,6 +71,16 @@ extension MessageStore {
         return nil
     }
 
+    /// Every message's UID and size, ascending (a POP3 maildrop).
+    public func sizes(accountID: Int64, mailboxID: Int64) async throws -> [(uid: UInt32, size: Int64)] {
+        let rows = try await database.query("""
+            SELECT uid, size FROM messages WHERE account_id = \(accountID) AND mailbox_id = \(mailboxID) ORDER BY uid
+            """)
+        var out: [(uid: UInt32, size: Int64)] = []
+        for try await (uid, size) in rows.decode((Int64, Int64).self) { out.append((UInt32(truncatingIfNeeded: uid), size)) }
+        return out
+    }
+
     /// The lowest UID without \Seen (SELECT's `[UNSEEN n]`), nil when every message is seen.
     public func firstUnseen(accountID: Int64, mailboxID: Int64) async throws -> UInt32? {
         let rows = try await database.query("""

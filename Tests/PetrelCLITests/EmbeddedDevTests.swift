@@ -67,7 +67,8 @@ import Glibc
         // The dev listeners: loopback only, the README's ports, TLS with the self-signed certificate.
         for line in ["smtp         127.0.0.1:2525  tls: starttls", "submission   127.0.0.1:2587  tls: starttls",
                      "submissions  127.0.0.1:2465  tls: implicit", "imap         127.0.0.1:2143  tls: starttls",
-                     "imaps        127.0.0.1:2993  tls: implicit"] {
+                     "imaps        127.0.0.1:2993  tls: implicit", "pop3         127.0.0.1:2110  tls: starttls",
+                     "pop3s        127.0.0.1:2995  tls: implicit"] {
             #expect(first.output.contains(line), "\(first.output)")
         }
         #expect(FileManager.default.fileExists(atPath: home + "/tls/certificate.pem"))
@@ -83,10 +84,16 @@ import Glibc
             i.login('demo@example.test', 'demo pass 1')
             assert i.select('INBOX')[0] == 'OK'
             i.logout()
+            import poplib
+            p = poplib.POP3_SSL('127.0.0.1', 2995, context=ssl._create_unverified_context())
+            p.user('demo@example.test')
+            p.pass_('demo pass 1')
+            p.stat()
+            p.quit()
             """]
         try smtp.run()
         smtp.waitUntilExit()
-        #expect(smtp.terminationStatus == 0, "an SMTPS or IMAPS login to the dev node failed")
+        #expect(smtp.terminationStatus == 0, "an SMTPS, IMAPS or POP3S login to the dev node failed")
 
         // The CLI finds the embedded database through PETREL_HOME alone.
         var r = try PetrelProcess.run(["domain", "list", "--json"], environment: ["PETREL_HOME": home])

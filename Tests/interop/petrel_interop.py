@@ -198,6 +198,8 @@ def write_config(path, listeners=False):
             "  submissions: {address: %s, port: 0, tls: implicit}" % HOST,
             "  imap: {address: %s, port: 0, tls: starttls}" % HOST,
             "  imaps: {address: %s, port: 0, tls: implicit}" % HOST,
+            "  pop3: {address: %s, port: 0, tls: starttls}" % HOST,
+            "  pop3s: {address: %s, port: 0, tls: implicit}" % HOST,
         ]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -210,7 +212,7 @@ class Node:
 
     started = []
 
-    LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps)\s+127\.0\.0\.1:(\d+)\s", re.M)
+    LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps|pop3|pop3s)\s+127\.0\.0\.1:(\d+)\s", re.M)
 
     def __init__(self, name):
         self.name = name
@@ -237,7 +239,7 @@ class Node:
         while True:
             text = self.log()
             ports = {name: int(port) for name, port in self.LISTENER_LINE.findall(text)}
-            if len(ports) == 5 and "Ctrl-C stops" in text:
+            if len(ports) == 7 and "Ctrl-C stops" in text:
                 self.ports = ports
                 return
             if self.proc.poll() is not None:

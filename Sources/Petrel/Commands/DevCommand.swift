@@ -12,7 +12,7 @@ struct DevCommand: AsyncParsableCommand {
             migrates, creates the domain example.test and the account demo@example.test with the password from
             PETREL_DEMO_PASSWORD, or a generated one kept in PETREL_HOME/demo-password. Later runs reuse the data.
             Listens on 127.0.0.1 only: SMTP 2525, submission 2587, submissions 2465 (implicit TLS), IMAP 2143,
-            IMAPS 2993, with a self-signed certificate made into PETREL_HOME/tls. Ctrl-C stops the node and its PostgreSQL.
+            IMAPS 2993, POP3 2110, POP3S 2995, with a self-signed certificate made into PETREL_HOME/tls. Ctrl-C stops the node and its PostgreSQL.
             """
     )
 

@@ -5,6 +5,7 @@ import MailStore
 import NIOPosix
 import ServerSupport
 import IMAPServer
+import POP3Server
 import SMTPServer
 
 /// The protocol listeners of a node, built from the configuration.
@@ -43,10 +44,17 @@ enum NodeServices {
         return IMAPService(configuration: imap, backend: backend, logger: logger)
     }
 
+    static func pop3Service(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
+                            hasher: PasswordHasher, logger: Logger) -> POP3Service {
+        var pop3 = POP3Configuration(hostname: configuration.hostname)
+        pop3.tls = tls
+        return POP3Service(configuration: pop3, backend: StorePOP3Backend(database: database, hasher: hasher), logger: logger)
+    }
+
     /// The listeners to open. Without a certificate, STARTTLS is not offered and implicit-TLS
     /// listeners stay closed (with a warning).
-    static func listeners(_ configuration: PetrelConfiguration, smtp: SMTPService, imap: IMAPService, tls: TLSContextStore?,
-                          logger: Logger) -> [Listener] {
+    static func listeners(_ configuration: PetrelConfiguration, smtp: SMTPService, imap: IMAPService, pop3: POP3Service,
+                          tls: TLSContextStore?, logger: Logger) -> [Listener] {
         var out: [Listener] = []
         for listener in configuration.listeners where listener.enabled {
             var mode = listener.tls
@@ -65,6 +73,14 @@ enum NodeServices {
                 spec.maximumConnections = configuration.imap.maximumConnections
                 spec.maximumConnectionsPerClient = configuration.imap.maximumConnectionsPerClient
                 out.append(imap.listener(spec))
+                continue
+            }
+            if listener.isPOP3 {
+                var spec = pop3.spec(name: listener.name, host: listener.address, port: listener.port, tls: mode)
+                spec.idleTimeout = .seconds(Int64(configuration.pop3.idleTimeoutSeconds))
+                spec.maximumConnections = configuration.pop3.maximumConnections
+                spec.maximumConnectionsPerClient = configuration.pop3.maximumConnectionsPerClient
+                out.append(pop3.listener(spec))
                 continue
             }
             guard let role = listener.smtpRole else { continue }

@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Connects to the database, checks that the schema is current (or applies migrations with --migrate),
             opens the listeners of the configuration (SMTP 25, submission 587, submissions 465, IMAP 143 and
-            993 unless configured otherwise) and runs until SIGINT or SIGTERM, which drain it: no new
+            993, POP3 110 and 995 unless configured otherwise) and runs until SIGINT or SIGTERM, which drain it: no new
             connections, open mail transactions finish, every other session gets 421 (IMAP: BYE). SIGHUP
             reloads the TLS certificate.
             """
@@ -62,7 +62,8 @@ struct Node {
             defer { listening.cancel() }
             let imap = NodeServices.imapService(configuration, database: database, tls: tls, hasher: context.hasher, hub: hub,
                                                 logger: logger)
-            let listeners = NodeServices.listeners(configuration, smtp: smtp, imap: imap, tls: tls, logger: logger)
+            let pop3 = NodeServices.pop3Service(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            let listeners = NodeServices.listeners(configuration, smtp: smtp, imap: imap, pop3: pop3, tls: tls, logger: logger)
             let group: ListenerGroup
             do {
                 group = try await ListenerGroup.bind(listeners, tls: tls, group: MultiThreadedEventLoopGroup.singleton, logger: logger)

@@ -3,7 +3,7 @@ import ServerSupport
 import SMTPServer
 
 /// One configured listener: `listeners.NAME.{address,port,tls,enabled}`. The name says the
-/// protocol: smtp (MX), submission, submissions, imap, imaps.
+/// protocol: smtp (MX), submission, submissions, imap, imaps, pop3, pop3s.
 struct ListenerConfiguration: Sendable, Equatable {
     var name: String
     var address: String
@@ -21,15 +21,19 @@ struct ListenerConfiguration: Sendable, Equatable {
     }
 
     var isIMAP: Bool { name == "imap" || name == "imaps" }
+    var isPOP3: Bool { name == "pop3" || name == "pop3s" }
 
     /// Production defaults: MX 25 (STARTTLS offered), submission 587 (STARTTLS before AUTH),
-    /// submissions 465 (implicit TLS), IMAP 143 (STARTTLS) and 993 (implicit TLS), on every address.
+    /// submissions 465 (implicit TLS), IMAP 143 (STARTTLS) and 993 (implicit TLS), POP3 110 (STLS)
+    /// and 995 (implicit TLS), on every address.
     static let production: [ListenerConfiguration] = [
         ListenerConfiguration(name: "smtp", address: "0.0.0.0", port: 25, tls: .starttls),
         ListenerConfiguration(name: "submission", address: "0.0.0.0", port: 587, tls: .starttls),
         ListenerConfiguration(name: "submissions", address: "0.0.0.0", port: 465, tls: .implicit),
         ListenerConfiguration(name: "imap", address: "0.0.0.0", port: 143, tls: .starttls),
         ListenerConfiguration(name: "imaps", address: "0.0.0.0", port: 993, tls: .implicit),
+        ListenerConfiguration(name: "pop3", address: "0.0.0.0", port: 110, tls: .starttls),
+        ListenerConfiguration(name: "pop3s", address: "0.0.0.0", port: 995, tls: .implicit),
     ]
 
     /// `make run` / `petrel dev`: loopback only, unprivileged ports.
@@ -39,9 +43,11 @@ struct ListenerConfiguration: Sendable, Equatable {
         ListenerConfiguration(name: "submissions", address: "127.0.0.1", port: 2465, tls: .implicit),
         ListenerConfiguration(name: "imap", address: "127.0.0.1", port: 2143, tls: .starttls),
         ListenerConfiguration(name: "imaps", address: "127.0.0.1", port: 2993, tls: .implicit),
+        ListenerConfiguration(name: "pop3", address: "127.0.0.1", port: 2110, tls: .starttls),
+        ListenerConfiguration(name: "pop3s", address: "127.0.0.1", port: 2995, tls: .implicit),
     ]
 
-    static let names = ["smtp", "submission", "submissions", "imap", "imaps"]
+    static let names = ["smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
 }
 
 /// SMTP settings from `smtp.*`, and connection limits shared by the SMTP listeners.
@@ -56,6 +62,14 @@ struct SMTPSettings: Sendable {
     var commandTimeoutSeconds = 300
     var dataTimeoutSeconds = 600
     var maximumConnections = 1000
+    var maximumConnectionsPerClient = 50
+}
+
+/// POP3 settings from `pop3.*`.
+struct POP3Settings: Sendable {
+    /// RFC 1939 §3: at least 10 minutes of inactivity before an autologout.
+    var idleTimeoutSeconds = 600
+    var maximumConnections = 10_000
     var maximumConnectionsPerClient = 50
 }
 
@@ -111,6 +125,9 @@ extension PetrelConfiguration {
         if let n = try reader.int("imap.append_limit", 1024...(2 * 1024 * 1024 * 1024)) { imap.appendLimit = n }
         if let n = try reader.int("imap.max_connections", 1...1_000_000) { imap.maximumConnections = n }
         if let n = try reader.int("imap.max_connections_per_client", 1...1_000_000) { imap.maximumConnectionsPerClient = n }
+        if let n = try reader.int("pop3.timeout", 600...86400) { pop3.idleTimeoutSeconds = n }
+        if let n = try reader.int("pop3.max_connections", 1...1_000_000) { pop3.maximumConnections = n }
+        if let n = try reader.int("pop3.max_connections_per_client", 1...1_000_000) { pop3.maximumConnectionsPerClient = n }
         if let n = try reader.int("shutdown.grace", 0...3600) { shutdownGraceSeconds = n }
     }
 }

@@ -20,6 +20,7 @@ struct PetrelConfiguration: Sendable {
     var tlsKey: String?
     var smtp = SMTPSettings()
     var imap = IMAPSettings()
+    var pop3 = POP3Settings()
     /// Seconds a draining node waits for sessions to finish before closing them.
     var shutdownGraceSeconds = 30
 

@@ -1,8 +1,8 @@
-"""Outside IMAP clients against a running `petrel serve`: the client cases of
-imap_pop3_cases (imaplib, curl, mbsync, offlineimap, mutt), the same ones proven against a
-reference Dovecot (reference_dovecot_check.py), bound here to Petrel. Each test gets a new
-account; mail arrives by APPEND into its INBOX, byte for byte as the cases compare it.
-POP3 cases are bound when Petrel has POP3.
+"""Outside IMAP and POP3 clients against a running `petrel serve`: the client cases of
+imap_pop3_cases (imaplib, curl, mbsync, offlineimap, mutt; poplib, curl, fetchmail), the same
+ones proven against a reference Dovecot (reference_dovecot_check.py), bound here to Petrel.
+Each test gets a new account; mail arrives by APPEND into its INBOX, byte for byte (CR LF
+lines, as Petrel stores every message) as the cases compare it.
 """
 
 import itertools
@@ -29,7 +29,8 @@ class PetrelBackend:
         self.node.start()
         self.workdir = tempfile.mkdtemp(prefix="clients-", dir=workdir())
         os.chmod(self.workdir, 0o755)
-        self.server = clients.Server(imap=self.node.ports["imap"], imaps=self.node.ports["imaps"], pop3=0, pop3s=0,
+        self.server = clients.Server(imap=self.node.ports["imap"], imaps=self.node.ports["imaps"],
+                                     pop3=self.node.ports["pop3"], pop3s=self.node.ports["pop3s"],
                                      cafile=os.path.join(workdir(), "cert.pem"), tls_name="mx.test")
 
     def new_account(self):
@@ -95,6 +96,18 @@ class OfflineimapAgainstPetrel(Bound, cases.OfflineimapCases, unittest.TestCase)
 
 
 class MuttAgainstPetrel(Bound, cases.MuttCases, unittest.TestCase):
+    pass
+
+
+class PoplibAgainstPetrel(Bound, cases.PoplibCases, unittest.TestCase):
+    pass
+
+
+class CurlPop3AgainstPetrel(Bound, cases.CurlPop3Cases, unittest.TestCase):
+    pass
+
+
+class FetchmailAgainstPetrel(Bound, cases.FetchmailCases, unittest.TestCase):
     pass
 
 
