@@ -132,6 +132,10 @@ extension POP3Session {
             logger[metadataKey: "user"] = "\(found.address)"
             logger.info("logged in", metadata: ["messages": "\(maildrop?.messages.count ?? 0)"])
             send("+OK Logged in")
+        } catch let error as StoreError where error.kind == .invalid || error.kind == .notFound {
+            // RFC 3206: a problem that retrying will not cure.
+            logger.error("login failed: maildrop cannot be opened", metadata: ["error": "\(error)"])
+            self.error("The maildrop cannot be opened", code: "SYS/PERM")
         } catch {
             logger.error("login failed: store unavailable", metadata: ["error": "\(error)"])
             self.error("Temporary failure, try again later", code: "SYS/TEMP")

@@ -1,6 +1,7 @@
 // libFuzzer target for Petrel's parsers (selector byte modulo 11: 0–5 the small parsers, 6 the
 // whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
-// SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser). Built and run with `make fuzz` (docs/fuzzing.md):
+// SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser, 11 POP3 command
+// lines). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
@@ -10,6 +11,7 @@ import MailCore
 import MailStore
 import MIME
 import IMAPServer
+import POP3Server
 import SMTPServer
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -17,7 +19,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 11 {
+    switch bytes[0] % 12 {
     case 6:
         // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
         // every section, search text.
@@ -78,6 +80,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             case .refused(_, _, let discard):
                 rest = rest.dropFirst(discard)
             }
+        }
+    case 11:
+        for line in bytes.dropFirst().split(separator: UInt8(ascii: "\n")) where line.count <= POP3CommandParser.maximumLine {
+            _ = try? POP3CommandParser.parse(Array(line))
         }
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)

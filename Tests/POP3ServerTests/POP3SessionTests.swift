@@ -1,4 +1,6 @@
 import Foundation
+import MailAuth
+import MailStore
 import POP3Server
 import Testing
 
@@ -127,6 +129,24 @@ import Testing
             var last = ""
             while let line = try? await c.line() { last = line }
             #expect(last == "-ERR Too many errors")
+        }
+    }
+
+    /// RFC 3206: a store that cannot be reached is `[SYS/TEMP]`, never a wrong password.
+    @Test func anUnreachableDatabaseIsATemporaryFailure() async throws {
+        var options = Database.Options()
+        options.maximumConnections = 1
+        options.connectTimeout = .seconds(2)
+        options.requestTimeout = .seconds(2)
+        let dead = try Database(url: DatabaseURL(parsing: "postgres://petrel@127.0.0.1:9/none"), options: options, logger: .init(label: "dead"))
+        let pool = Task { await dead.run() }
+        defer { pool.cancel() }
+        try await POP3TestNode.run(backend: { _ in
+            StorePOP3Backend(database: dead, hasher: PasswordHasher(parameters: .init(memoryKiB: 64, iterations: 1, parallelism: 1)))
+        }) { node in
+            let c = try await node.client()
+            #expect(try await c.command("USER demo@example.test") == "+OK")
+            #expect(try await c.command("PASS secret") == "-ERR [SYS/TEMP] Temporary failure, try again later")
         }
     }
 

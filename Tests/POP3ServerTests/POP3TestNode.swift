@@ -18,6 +18,7 @@ struct POP3TestNode {
     func port(_ name: String) -> Int { group.addresses[name]?.port ?? 0 }
 
     static func run(configure: @Sendable (inout POP3Configuration) -> Void = { _ in },
+                    backend makeBackend: (@Sendable (Database) -> any POP3Backend)? = nil,
                     _ body: @Sendable (POP3TestNode) async throws -> Void) async throws {
         try await TestDatabase.withMigrated { database in
             let directory = Directory(database: database)
@@ -30,9 +31,8 @@ struct POP3TestNode {
             configure(&configuration)
             var logger = Logger(label: "pop3-test")
             logger.logLevel = .critical
-            let service = POP3Service(configuration: configuration,
-                                      backend: StorePOP3Backend(database: database, hasher: PasswordHasher(parameters: parameters)),
-                                      logger: logger)
+            let backend = makeBackend?(database) ?? StorePOP3Backend(database: database, hasher: PasswordHasher(parameters: parameters))
+            let service = POP3Service(configuration: configuration, backend: backend, logger: logger)
             let listeners = [service.listener(service.spec(name: "pop3", host: "127.0.0.1", port: 0, tls: .starttls)),
                              service.listener(service.spec(name: "pop3s", host: "127.0.0.1", port: 0, tls: .implicit))]
             let group = try await ListenerGroup.bind(listeners, tls: configuration.tls, group: MultiThreadedEventLoopGroup.singleton,
