@@ -150,6 +150,35 @@ import Testing
         }
     }
 
+    /// RFC 3206 `[SYS/PERM]`: the maildrop cannot be opened, and retrying will not help. The
+    /// real store is used throughout; only the opening of the maildrop is made to fail.
+    @Test func aMaildropThatCannotBeOpenedIsPermanent() async throws {
+        struct Unopenable: POP3Backend {
+            let store: StorePOP3Backend
+            func authenticate(username: String, password: String) async throws -> (accountID: Int64, address: String)? {
+                try await store.authenticate(username: username, password: password)
+            }
+            func lock(_ accountID: Int64) async throws -> MaildropLock? { try await store.lock(accountID) }
+            func maildrop(_ accountID: Int64) async throws -> Maildrop { throw StoreError(.invalid, "INBOX is damaged") }
+            func content(_ accountID: Int64, _ mailboxID: Int64, uid: UInt32) -> AsyncThrowingStream<[UInt8], any Error> {
+                store.content(accountID, mailboxID, uid: uid)
+            }
+            func delete(_ accountID: Int64, _ mailboxID: Int64, uids: [UInt32]) async throws {
+                try await store.delete(accountID, mailboxID, uids: uids)
+            }
+        }
+        try await POP3TestNode.run(backend: { database in
+            Unopenable(store: StorePOP3Backend(database: database, hasher: PasswordHasher(parameters: .init(memoryKiB: 64, iterations: 1, parallelism: 1))))
+        }) { node in
+            let c = try await node.client()
+            #expect(try await c.command("USER demo@example.test") == "+OK")
+            #expect(try await c.command("PASS secret") == "-ERR [SYS/PERM] The maildrop cannot be opened")
+            // The lock taken for the failed login is released: the next session is not IN-USE.
+            #expect(try await c.command("USER demo@example.test") == "+OK")
+            #expect(try await c.command("PASS secret") == "-ERR [SYS/PERM] The maildrop cannot be opened")
+        }
+    }
+
     @Test func parser() throws {
         #expect(try POP3CommandParser.parse(Array("pass two words".utf8)) == .pass("two words"))
         #expect(try POP3CommandParser.parse(Array("top 3 0".utf8)) == .top(3, lines: 0))
