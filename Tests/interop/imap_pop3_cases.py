@@ -449,7 +449,7 @@ class OfflineimapCases(ClientCase):
         self.assertNotIn("\\Seen", stored["Offline two"].flags)
 
     # No STARTTLS case: offlineimap3 on Debian 12 checks no certificate after STARTTLS and
-    # hangs now and then (see imap_pop3_clients.offlineimap_sync).
+    # hangs now and then (see imap_client_tools.offlineimap_sync).
 
 
 # --- mutt --------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class ReferenceDovecot:
         os.chmod(self.passwd, 0o750)
         if not os.path.exists(self.cert):
             # A leaf certificate (CA:FALSE): mbsync accepts a pinned self-signed certificate
-            # only then (see imap_pop3_clients).
+            # only then (see imap_client_tools).
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
                             "-subj", "/CN=" + self.tls_name, "-addext", "basicConstraints=critical,CA:FALSE",
                             "-keyout", self.key, "-out", self.cert],
