@@ -1,4 +1,5 @@
 import Foundation
+import MIME
 import PostgresNIO
 
 /// What SEARCH asks of the store (RFC 3501 §6.4.4), with the session-only parts (message
@@ -65,6 +66,16 @@ struct SearchSQL {
         return (Date(timeIntervalSince1970: seconds), Date(timeIntervalSince1970: seconds + 86400))
     }
 
+    /// The word-index test a text containing `substring` must pass (`SearchWords`), served by
+    /// the GIN index; empty when the needle proves nothing. Rows without words always pass.
+    mutating func prefilter(_ substring: String) -> String {
+        let prefixes = SearchWords.requiredPrefixes(substring)
+        guard !prefixes.isEmpty else { return "" }
+        // Each prefix quoted as a tsquery literal (the words are ASCII letters and digits).
+        let query = prefixes.map { "'\($0)':*" }.joined(separator: " & ")
+        return "(b.search_words IS NULL OR b.search_words @@ \(bind(query))::tsquery) AND "
+    }
+
     mutating func condition(_ search: MessageSearch) -> String {
         switch search {
         case .all:
@@ -85,10 +96,11 @@ struct SearchSQL {
                           AND strpos(lower(substr(l.line, length(\(field)::text) + 1)), \(needle)::text) > 0)
                 """
         case .body(let substring):
-            return "strpos(lower(b.body_text), \(bind(substring.lowercased()))::text) > 0"
+            return prefilter(substring) + "strpos(lower(b.body_text), \(bind(substring.lowercased()))::text) > 0"
         case .text(let substring):
             let needle = bind(substring.lowercased())
-            return "(strpos(lower(b.header_text), \(needle)::text) > 0 OR strpos(lower(b.body_text), \(needle)::text) > 0)"
+            return prefilter(substring)
+                + "(strpos(lower(b.header_text), \(needle)::text) > 0 OR strpos(lower(b.body_text), \(needle)::text) > 0)"
         case .receivedBefore(let date):
             return "m.internal_date < \(bind(Self.day(date).0))::timestamptz"
         case .receivedOn(let date):

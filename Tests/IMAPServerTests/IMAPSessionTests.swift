@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 import Testing
 
 /// The IMAP session over real sockets: states, authentication, mailboxes, SELECT, FETCH,
@@ -168,6 +169,25 @@ import Testing
             #expect(status.untagged == ["* STATUS Archive (MESSAGES 1)"])
             #expect(try await c.command("CLOSE").status == "OK")
             #expect(try await c.command("FETCH 1 FLAGS").status == "BAD")
+        }
+    }
+
+    /// RFC 9208: APPEND and COPY over the account's quota are `NO [OVERQUOTA]`; GETQUOTAROOT
+    /// reports the usage.
+    @Test func quotaIsEnforcedAndReported() async throws {
+        try await IMAPTestNode.run { node in
+            try await node.directory.setQuota(EmailAddress("demo@example.test"), bytes: 2048, messages: nil)
+            try await node.deliver(Self.message)
+            let c = try await node.client()
+            let root = try await c.command("GETQUOTAROOT INBOX")
+            #expect(root.untagged.contains("* QUOTAROOT INBOX \"\""))
+            #expect(root.untagged.contains { $0.hasPrefix("* QUOTA \"\" (STORAGE 1 2)") })
+            let big = String(repeating: "x", count: 3000)
+            #expect(try await c.command("APPEND INBOX {\(big.utf8.count)+}\r\n\(big)").tagged.contains("NO [OVERQUOTA]"))
+            let medium = "Subject: m\r\n\r\n" + String(repeating: "y", count: 1500) + "\r\n"
+            #expect(try await c.command("APPEND Archive {\(medium.utf8.count)+}\r\n\(medium)").status == "OK")
+            _ = try await c.command("SELECT Archive")
+            #expect(try await c.command("COPY 1 INBOX").tagged.contains("NO [OVERQUOTA]"))
         }
     }
 

@@ -1,6 +1,7 @@
-"""POP3 against running `petrel serve` processes: the maildrop lock across two nodes (and its
-release when a node is killed), and POP3 and IMAP seeing each other's deletions.
-Shared helpers: petrel_interop.py; the outside POP3 clients are in test_mail_clients.py.
+"""Two `petrel serve` processes on one database: the POP3 maildrop lock across nodes (and its
+release when a node is killed), an IMAP IDLE on one node woken by a delivery on the other, and
+POP3 and IMAP seeing each other's deletions. Shared helpers: petrel_interop.py; the outside
+POP3 and IMAP clients are in test_mail_clients.py.
 """
 
 import imaplib
@@ -18,13 +19,13 @@ def setUpModule():
     environment()
 
 
-class POP3Interop(unittest.TestCase):
+class TwoNodes(unittest.TestCase):
     nodes = []
 
     @classmethod
     def setUpClass(cls):
         environment()
-        cls.nodes = [Node("POP3a"), Node("POP3b")]
+        cls.nodes = [Node("NodeA"), Node("NodeB")]
         for node in cls.nodes:
             node.start()
 
@@ -83,6 +84,22 @@ class POP3Interop(unittest.TestCase):
                     raise
                 time.sleep(0.2)
         p.quit()
+
+    def test_idle_on_one_node_woken_by_a_delivery_on_the_other(self):
+        a, b = self.nodes
+        user = self.account()
+        i = imaplib.IMAP4(HOST, a.ports["imap"], timeout=TIMEOUT)
+        i.login(user, PASSWORD)
+        self.assertEqual(i.select("INBOX")[1], [b"0"])
+        i.send(b"w1 IDLE\r\n")
+        self.assertEqual(i.readline().strip(), b"+ idling")
+        started = time.monotonic()
+        self.deliver(b, user, "across nodes")
+        self.assertEqual(i.readline().strip(), b"* 1 EXISTS")
+        self.assertLess(time.monotonic() - started, 5.0)
+        i.send(b"DONE\r\n")
+        self.assertEqual(i.readline().strip(), b"w1 OK IDLE terminated")
+        i.logout()
 
     def test_pop3_and_imap_see_each_others_deletions(self):
         a, b = self.nodes

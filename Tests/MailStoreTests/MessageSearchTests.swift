@@ -1,0 +1,39 @@
+import Foundation
+import MailCore
+import MailStore
+import PetrelTestSupport
+import Testing
+
+/// `MessageStore.search` text keys: exact case-insensitive substrings, whether the word index
+/// prefilters them or not, and rows stored without words.
+@Suite struct MessageSearchTests {
+    @Test func substringsWithAndWithoutTheWordIndex() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let target = [DeliveryTarget(accountID: ann.id, mailboxID: ann.inbox)]
+            for body in ["The quarterly numbers are in.\n", "Write to alice@example.com today.\n", "Nothing here.\n",
+                         "Pi is 3.14159, roughly.\n"] {
+                _ = try await f.messages.deliver(MailFixture.message(body, body: body), to: target)
+            }
+            func search(_ criteria: MessageSearch) async throws -> [UInt32] {
+                try await f.messages.search(accountID: ann.id, mailboxID: ann.inbox, criteria)
+            }
+            #expect(try await search(.body("quarterly")) == [1])
+            #expect(try await search(.body("UARTERL")) == [1])                 // inside a word: no prefilter
+            #expect(try await search(.body("rterly numbers ar")) == [1])        // prefilter: numbers*, ar*
+            #expect(try await search(.body(" NUMBERS")) == [1])
+            #expect(try await search(.body("numbers are out")) == [])           // prefilter passes nothing
+            #expect(try await search(.body("e@example.c")) == [2])              // across an address
+            #expect(try await search(.body("3.141")) == [4])
+            #expect(try await search(.body(".14159,")) == [4])
+            #expect(try await search(.text("subject: nothing")) == [3])          // header text
+            #expect(try await search(.text("write to")) == [2])
+            // Rows stored without words (before the index, or too many words) are still found.
+            #expect(try await f.int("UPDATE message_bodies SET search_words = NULL RETURNING 1") == 1)
+            #expect(try await search(.body("rterly numbers ar")) == [1])
+            #expect(try await search(.body("e@example.c")) == [2])
+            #expect(try await search(.body("numbers are out")) == [])
+        }
+    }
+}
