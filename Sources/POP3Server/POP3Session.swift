@@ -138,6 +138,9 @@ public final class POP3Session {
             }
             logger.info("deleted at QUIT", metadata: ["messages": "\(uids.count)"])
         }
+        // Released before the reply, so that a client's next session never meets its own lock.
+        await lock?.release()
+        lock = nil
         await closing("+OK \(configuration.hostname) signing off")
         return .close
     }
