@@ -14,6 +14,8 @@ public struct IMAPConfiguration: Sendable {
     public var literalTimeout: TimeAmount = .minutes(10)
     /// BAD replies before the session is closed with BYE.
     public var maximumErrors = 20
+    /// Failed logins before the session is closed with BYE (each costs a password hash).
+    public var maximumAuthenticationFailures = 3
 
     public init(hostname: String) {
         self.hostname = hostname

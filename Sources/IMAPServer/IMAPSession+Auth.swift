@@ -5,6 +5,10 @@ extension IMAPSession {
     /// RFC 3501 §6.2.1: after the tagged OK the connection turns to TLS; nothing the client
     /// pipelined before is acted on, and the client must ask for CAPABILITY again.
     func startTLS(_ tag: String) async -> Next {
+        guard login == nil else {
+            bad(tag, "STARTTLS is only valid before login")
+            return .goOn
+        }
         guard startTLSAvailable, let tls = configuration.tls else {
             bad(tag, connection.isTLS ? "TLS is already active" : "STARTTLS is not available here")
             return .goOn
@@ -88,6 +92,7 @@ extension IMAPSession {
             case .malformed(let why):
                 logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
                 send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
+                authenticationFailures += 1
                 return .goOn
             case .credentials(let credentials):
                 await verify(tag, username: credentials.username, password: credentials.password)
@@ -101,9 +106,11 @@ extension IMAPSession {
             guard let account = try await backend.authenticate(username: username, password: password) else {
                 logger.notice("authentication failed", metadata: ["user": "\(username)"])
                 send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
+                authenticationFailures += 1
                 return
             }
             login = account
+            framer.allowsMessageLiterals = true
             logger[metadataKey: "user"] = "\(account.address)"
             logger.info("logged in")
             ok(tag, "Logged in", .capability(capabilities))

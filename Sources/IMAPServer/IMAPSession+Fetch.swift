@@ -100,6 +100,8 @@ extension IMAPSession {
             // RFC 3501 §6.4.5: \Seen may have been set by this FETCH; the flags are sent too.
             if marksSeen && !sentFlags { out.append(.flags(flagList(flags, state))) }
             send(.data(.fetch(n, out)))
+            // Message bodies go out as they are read: never many of them held at once.
+            if connection.pendingBytes >= 256 * 1024 { await connection.flush() }
         }
     }
 

@@ -40,6 +40,11 @@ extension IMAPSession {
             return
         }
         guard let prefix = decodedText(reference.bytes) else { throw StoreError(.invalid, "Invalid reference encoding") }
+        // Matching costs pattern × name × mailboxes: patterns stay within a mailbox name's size.
+        guard patterns.count <= 16, patterns.allSatisfy({ reference.bytes.count + $0.count <= MailboxName.maximumBytes }) else {
+            bad(tag, "Too many or too long LIST patterns")
+            return
+        }
         var matchers: [MailboxPattern] = []
         for pattern in patterns {
             guard let text = decodedText(pattern) else { throw StoreError(.invalid, "Invalid pattern encoding") }
@@ -69,6 +74,10 @@ extension IMAPSession {
     func lsub(_ tag: String, _ login: IMAPLogin, _ reference: MailboxArgument, _ pattern: [UInt8]) async throws {
         guard let prefix = decodedText(reference.bytes), let text = decodedText(pattern) else {
             throw StoreError(.invalid, "Invalid pattern encoding")
+        }
+        guard reference.bytes.count + pattern.count <= MailboxName.maximumBytes else {
+            bad(tag, "LSUB pattern too long")
+            return
         }
         let matcher = MailboxPattern(prefix + text)
         let existing = Dictionary(try await backend.mailboxes(login.accountID).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

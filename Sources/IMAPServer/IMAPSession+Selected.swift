@@ -140,11 +140,16 @@ extension IMAPSession {
             bad(tag, "Invalid message sequence number")
             return
         }
+        guard unchangedSince == nil else {
+            // RFC 7162 is not offered: a silently ignored condition would mislead the client.
+            bad(tag, "UNCHANGEDSINCE needs CONDSTORE, which this server does not offer")
+            return
+        }
         let (system, keywords) = Self.storedFlags(flags)
         let operation: FlagOperation = switch mode { case .replace: .replace; case .add: .add; case .remove: .remove }
         if !uids.isEmpty {
             let result = try await backend.storeFlags(login.accountID, state.id, UIDSet(uids), operation, system,
-                                                      keywords: keywords, unchangedSince: unchangedSince.map { Int64($0) })
+                                                      keywords: keywords, unchangedSince: nil)
             noteOwnChanges(result.changed)
             if !silent {
                 for change in result.changed {

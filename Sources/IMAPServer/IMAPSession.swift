@@ -19,6 +19,8 @@ public final class IMAPSession {
     /// ENABLE UTF8=ACCEPT (RFC 6855): mailbox names travel as UTF-8.
     var utf8Accepted = false
     var errors = 0
+    /// Failed logins on this connection; after `maximumAuthenticationFailures` it is closed.
+    var authenticationFailures = 0
     var framer: IMAPCommandFramer
 
     public init(connection: ClientConnection, configuration: IMAPConfiguration, backend: any IMAPBackend, logger: Logger) {
@@ -46,6 +48,10 @@ public final class IMAPSession {
             }
             if errors >= configuration.maximumErrors {
                 await closing(.untagged(.bye, nil, "Too many errors"))
+                return
+            }
+            if authenticationFailures >= configuration.maximumAuthenticationFailures {
+                await closing(.untagged(.bye, nil, "Too many failed logins"))
                 return
             }
             guard let assembled = await readCommand() else { return }

@@ -108,12 +108,14 @@ struct SearchSQL {
             return "(m.internal_date >= \(bind(start))::timestamptz AND m.internal_date < \(bind(end))::timestamptz)"
         case .receivedSince(let date):
             return "m.internal_date >= \(bind(Self.day(date).0))::timestamptz"
+        // A message without a usable Date: matches none of these, and so every NOT of them
+        // (coalesce: a comparison with NULL would leave NOT unanswered too).
         case .sentBefore(let date):
-            return "b.sent_on < (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date"
+            return "coalesce(b.sent_on < (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date, false)"
         case .sentOn(let date):
-            return "b.sent_on = (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date"
+            return "coalesce(b.sent_on = (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date, false)"
         case .sentSince(let date):
-            return "b.sent_on >= (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date"
+            return "coalesce(b.sent_on >= (\(bind(Self.day(date).0))::timestamptz AT TIME ZONE 'UTC')::date, false)"
         case .larger(let size):
             return "m.size > \(bind(size))::bigint"
         case .smaller(let size):

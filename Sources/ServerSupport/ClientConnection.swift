@@ -179,6 +179,9 @@ public final class ClientConnection {
 
     // MARK: Writing
 
+    /// Bytes queued and not flushed yet.
+    public var pendingBytes: Int { pending.readableBytes }
+
     /// Queues a reply; `flush` sends what is queued.
     public func send(_ text: String) {
         pending.writeString(text)

@@ -26,6 +26,9 @@ import Testing
         limits.maximumLiteral = 100
         limits.maximumAppendLiteral = 1000
         var framer = IMAPCommandFramer(limits: limits)
+        // Before login APPEND is held to the small limit: nobody unknown gets a message buffered.
+        #expect(framer.feed(line: Self.bytes("p APPEND INBOX {1000}")) == .refused(tag: "p", reason: "literal too large", discard: 0))
+        framer.allowsMessageLiterals = true
         // A literal announced at 1 GB is refused before the client sends it.
         #expect(framer.feed(line: Self.bytes("a LOGIN {1073741824}")) == .refused(tag: "a", reason: "literal too large", discard: 0))
         // Non-synchronising: the bytes are on their way and must be read and dropped.
@@ -35,6 +38,10 @@ import Testing
         #expect(framer.feed(line: Self.bytes("d append INBOX {1001}")) == .refused(tag: "d", reason: "literal too large", discard: 0))
         // After a refusal the framer starts afresh.
         #expect(framer.feed(line: Self.bytes("e NOOP")) == .complete(Self.bytes("e NOOP")))
+        // All literals of one command together are bounded too: one message, not many.
+        #expect(framer.feed(line: Self.bytes("f APPEND INBOX {1000}")) == .needLiteral(size: 1000, synchronizing: true))
+        framer.feed(literal: [UInt8](repeating: 0x78, count: 1000))
+        #expect(framer.feed(line: Self.bytes(" {1000}")) == .refused(tag: "f", reason: "literal too large", discard: 0))
     }
 
     @Test func textAndLiteralCountsAreBounded() {

@@ -20,6 +20,9 @@ import Testing
             #expect(try await c.command("SELECT INBOX").tagged.contains("BAD"))
             #expect(try await c.command("LOGIN demo@example.test wrong").tagged.contains("NO [AUTHENTICATIONFAILED]"))
             #expect(try await c.command("LOGIN nobody@example.test secret").tagged.contains("NO [AUTHENTICATIONFAILED]"))
+            // APPEND before login: no message-sized literal is invited.
+            try await c.send("p APPEND INBOX {100000}\r\n")
+            #expect(try await c.responses(until: "p").tagged.contains("NO [TOOBIG]"))
             let ok = try await c.command("LOGIN demo@example.test {6}\r\nsecret")
             #expect(ok.tagged.contains("OK [CAPABILITY"))
             #expect(try await c.command("LOGIN demo@example.test secret").tagged.contains("BAD"))
@@ -40,6 +43,17 @@ import Testing
             #expect(try await c.command("AUTHENTICATE PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AHNlY3JldA==").tagged.contains("NO [PRIVACYREQUIRED]"))
             let s = try await node.client("imaps", login: nil)
             #expect(try await s.command("LOGIN demo@example.test secret").status == "OK")
+        }
+    }
+
+    /// Three failed logins end the connection: guesses cost a password hash each.
+    @Test func failedLoginsAreLimited() async throws {
+        try await IMAPTestNode.run { node in
+            let c = try await node.client(login: nil)
+            for i in 0..<3 { _ = try await c.command("LOGIN demo@example.test wrong\(i)") }
+            #expect(await c.readUntilClosed().last?.hasPrefix("* BYE") == true)
+            let d = try await node.client()
+            #expect(try await d.command("STARTTLS").status == "BAD")     // not after login
         }
     }
 

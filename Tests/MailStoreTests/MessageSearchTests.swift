@@ -34,6 +34,12 @@ import Testing
             #expect(try await search(.body("rterly numbers ar")) == [1])
             #expect(try await search(.body("e@example.c")) == [2])
             #expect(try await search(.body("numbers are out")) == [])
+            // No Date: header: matches no SENT* key, and every NOT of one.
+            _ = try await f.messages.deliver(PreparedMessage(raw: Array("Subject: undated\r\n\r\nx\r\n".utf8)), to: target)
+            let day = Date(timeIntervalSince1970: 1_795_478_400)
+            #expect(try await search(.sentOn(day)) == [])
+            #expect(try await search(.not(.sentOn(day))) == [1, 2, 3, 4, 5])
+            #expect(try await search(.not(.sentBefore(day))).contains(5))
         }
     }
 }

@@ -33,7 +33,12 @@ public struct IMAPCommandFramer: Sendable {
     }
 
     public let limits: Limits
+    /// Whether APPEND may announce a message-sized literal: only once the client has logged
+    /// in. Before that every literal is held to `maximumLiteral`, so that nobody unknown can
+    /// make the server buffer a message.
+    public var allowsMessageLiterals = false
     private var assembled: [UInt8] = []
+    private var literalBytes = 0
     private var textBytes = 0
     private var literals = 0
     private var isAppend: Bool?
@@ -67,8 +72,13 @@ public struct IMAPCommandFramer: Sendable {
         }
         let (size, synchronizing) = (announced.size, announced.synchronizing)
         literals += 1
-        let maximum = isAppend == true ? limits.maximumAppendLiteral : limits.maximumLiteral
-        guard literals <= limits.maximumLiterals, size <= maximum else {
+        let messageLiterals = isAppend == true && allowsMessageLiterals
+        let maximum = messageLiterals ? limits.maximumAppendLiteral : limits.maximumLiteral
+        // All literals of one command together: one message and a little more for APPEND,
+        // a few small ones otherwise.
+        let total = messageLiterals ? limits.maximumAppendLiteral + limits.maximumLiteral : 4 * limits.maximumLiteral
+        literalBytes += size
+        guard literals <= limits.maximumLiterals, size <= maximum, literalBytes <= total else {
             let tag = self.tag
             let reason = literals > limits.maximumLiterals ? "too many literals" : "literal too large"
             reset()
@@ -88,6 +98,7 @@ public struct IMAPCommandFramer: Sendable {
         assembled = []
         textBytes = 0
         literals = 0
+        literalBytes = 0
         isAppend = nil
     }
 
