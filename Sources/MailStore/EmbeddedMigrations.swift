@@ -436,10 +436,12 @@ CREATE TABLE access_rules (
 -- well as for SMTP.
 
 -- SEARCH BODY / TEXT (RFC 3501: case-insensitive substring) use a word index as a prefilter
--- and strpos() for the exact answer. The words are made by Petrel (MIME.SearchWords: runs of
--- letters and digits, lower-cased), not by PostgreSQL's text-search parser, which keeps
--- e-mail addresses, host names and numbers as single tokens and so could not prove that a
--- message lacks a substring. NULL (rows stored before, or too many words): no prefilter.
+-- and strpos(lower(...)) for the exact answer. The words are the runs of [[:alnum:]] in
+-- lower(header_text || body_text) — the same lower() the exact test uses — cut to 64
+-- characters, at most 3,000 distinct (so a lexeme stays under 2 KiB and the vector under
+-- 1 MiB); more: NULL. Not PostgreSQL's text-search parser, which keeps e-mail addresses, host
+-- names and numbers as single tokens and so could not prove that a message lacks a
+-- substring. NULL (rows stored before, too many words, no words): no prefilter.
 ALTER TABLE message_bodies DROP COLUMN body_tsv;
 ALTER TABLE message_bodies ADD COLUMN search_words tsvector;
 CREATE INDEX message_bodies_search_words_idx ON message_bodies USING gin (search_words);
@@ -497,7 +499,7 @@ END $$;
 -- existing row until commit, so a concurrent expunge of its last reference cannot free it.
 CREATE FUNCTION petrel_store_body(p_sha256 bytea, p_size bigint, p_raw bytea, p_envelope bytea,
                                   p_body_structure bytea, p_body bytea, p_structure jsonb, p_sent_on date,
-                                  p_header_text text, p_body_text text, p_search_words text[])
+                                  p_header_text text, p_body_text text)
 RETURNS bigint LANGUAGE plpgsql AS $$
 -- PL/pgSQL rather than SQL: its plan is cached for the session instead of made on every call.
 DECLARE
@@ -506,7 +508,11 @@ BEGIN
     INSERT INTO message_bodies (sha256, size, raw, envelope, body_structure, body, structure, sent_on,
                                 header_text, body_text, search_words)
     VALUES (p_sha256, p_size, p_raw, p_envelope, p_body_structure, p_body, p_structure, p_sent_on,
-            p_header_text, p_body_text, array_to_tsvector(p_search_words))
+            p_header_text, p_body_text,
+            (SELECT CASE WHEN count(*) BETWEEN 1 AND 3000 THEN array_to_tsvector(array_agg(x.w)) END
+             FROM (SELECT DISTINCT left(t.w, 64) AS w
+                   FROM regexp_split_to_table(lower(p_header_text || ' ' || p_body_text), '[^[:alnum:]]+') AS t(w)
+                   WHERE t.w <> '') AS x))
     ON CONFLICT (sha256) DO UPDATE SET refcount = message_bodies.refcount
     RETURNING id INTO body_id;
     RETURN body_id;
@@ -593,7 +599,7 @@ END $$;
 -- one transaction (group commit). The caller answers 250 only once COMMIT has returned.
 CREATE FUNCTION petrel_accept(
     p_sha256 bytea, p_size bigint, p_raw bytea, p_envelope bytea, p_body_structure bytea, p_body bytea,
-    p_structure jsonb, p_sent_on date, p_header_text text, p_body_text text, p_search_words text[],
+    p_structure jsonb, p_sent_on date, p_header_text text, p_body_text text,
     p_accounts bigint[], p_mailboxes bigint[], p_prefixes bytea[],
     p_queue_id text, p_sender text, p_client text, p_submitter bigint, p_smtputf8 boolean, p_body_8bit boolean,
     p_remote text[])
@@ -614,7 +620,7 @@ BEGIN
     BEGIN
         -- The same lock order as every other delivery: the body row, then quota rows, then mailboxes.
         body := petrel_store_body(p_sha256, p_size, p_raw, p_envelope, p_body_structure, p_body, p_structure,
-                                  p_sent_on, p_header_text, p_body_text, p_search_words);
+                                  p_sent_on, p_header_text, p_body_text);
         IF cardinality(p_accounts) > 0 THEN
             WITH wanted AS (
                 SELECT t.a, sum(p_size + octet_length(t.p))::bigint AS b, count(*)::bigint AS m
@@ -669,11 +675,11 @@ END $$;
 -- Every statement in these functions is a keyed look-up or a small update whose best plan does
 -- not depend on the parameters: plan once per session rather than re-plan per call (PostgreSQL
 -- otherwise makes custom plans for the first calls and may keep doing so).
-ALTER FUNCTION petrel_store_body(bytea, bigint, bytea, bytea, bytea, bytea, jsonb, date, text, text, text[])
+ALTER FUNCTION petrel_store_body(bytea, bigint, bytea, bytea, bytea, bytea, jsonb, date, text, text)
     SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_reserve_quota(bigint[], bigint[], bigint[]) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_allocate_uids(bigint[], bigint[], bigint[]) SET plan_cache_mode = force_generic_plan;
-ALTER FUNCTION petrel_accept(bytea, bigint, bytea, bytea, bytea, bytea, jsonb, date, text, text, text[], bigint[], bigint[], bytea[],
+ALTER FUNCTION petrel_accept(bytea, bigint, bytea, bytea, bytea, bytea, jsonb, date, text, text, bigint[], bigint[], bytea[],
                              text, text, text, bigint, boolean, boolean, text[])
     SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_recipient_lookup(text, text, text, text, text) SET plan_cache_mode = force_generic_plan;

@@ -116,7 +116,7 @@ extension MessageStore {
                 \(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
                 \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
                 \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
-                \(message.headerText), \(message.bodyText), \(message.searchWords)::text[],
+                \(message.headerText), \(message.bodyText),
                 \(copies.map(\.target.accountID))::bigint[], \(copies.map(\.target.mailboxID))::bigint[],
                 \(copies.map { ByteBuffer(bytes: $0.headerPrefix) })::bytea[],
                 \(inbound.queueID), \(inbound.sender), \(inbound.client), \(inbound.accountID),

@@ -87,20 +87,21 @@ struct SearchSQL {
             let value = bind(keyword)
             return set ? "\(value)::text = ANY(m.keywords)" : "NOT (\(value)::text = ANY(m.keywords))"
         case .header(let name, let substring):
-            let field = bind(name.lowercased() + ": ")
-            let needle = bind(substring.lowercased())
+            // lower() in SQL on both sides: one case mapping for text and needle.
+            let field = bind(name + ": ")
+            let needle = bind(substring)
             // One decoded "Name: value" line per field; the substring is looked for in the value.
             return """
                 EXISTS (SELECT 1 FROM regexp_split_to_table(b.header_text, E'\\n') AS l(line)
-                        WHERE left(lower(l.line), length(\(field)::text)) = \(field)::text
-                          AND strpos(lower(substr(l.line, length(\(field)::text) + 1)), \(needle)::text) > 0)
+                        WHERE left(lower(l.line), length(\(field)::text)) = lower(\(field)::text)
+                          AND strpos(lower(substr(l.line, length(\(field)::text) + 1)), lower(\(needle)::text)) > 0)
                 """
         case .body(let substring):
-            return prefilter(substring) + "strpos(lower(b.body_text), \(bind(substring.lowercased()))::text) > 0"
+            return prefilter(substring) + "strpos(lower(b.body_text), lower(\(bind(substring))::text)) > 0"
         case .text(let substring):
-            let needle = bind(substring.lowercased())
+            let needle = bind(substring)
             return prefilter(substring)
-                + "(strpos(lower(b.header_text), \(needle)::text) > 0 OR strpos(lower(b.body_text), \(needle)::text) > 0)"
+                + "(strpos(lower(b.header_text), lower(\(needle)::text)) > 0 OR strpos(lower(b.body_text), lower(\(needle)::text)) > 0)"
         case .receivedBefore(let date):
             return "m.internal_date < \(bind(Self.day(date).0))::timestamptz"
         case .receivedOn(let date):

@@ -15,9 +15,6 @@ public struct PreparedMessage: Sendable {
     public let sentOn: String?
     public let headerText: String
     public let bodyText: String
-    /// The words of header and body text for the SEARCH prefilter (`SearchWords`); nil for
-    /// a message with too many.
-    public let searchWords: [String]?
 
     public var size: Int { raw.count }
 
@@ -39,7 +36,6 @@ public struct PreparedMessage: Sendable {
         // PostgreSQL text cannot hold NUL.
         headerText = Self.withoutNUL(search.headers)
         bodyText = Self.withoutNUL(search.body)
-        searchWords = SearchWords.of([headerText, bodyText])
     }
 
     /// PostgreSQL text cannot hold NUL: each becomes U+FFFD (scanned first, as almost no

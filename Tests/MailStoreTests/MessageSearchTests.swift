@@ -42,4 +42,34 @@ import Testing
             #expect(try await search(.not(.sentBefore(day))).contains(5))
         }
     }
+
+    /// The word index may only ever rule out messages that lack the substring: every substring
+    /// of these texts (up to 16 characters) finds exactly the messages whose text contains it.
+    @Test func everySubstringIsFound() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let target = [DeliveryTarget(accountID: ann.id, mailboxID: ann.inbox)]
+            let bodies = ["Mail alice@example.com 3.14 times: v2.0-beta!", "Grüße aus Zürich, naïve café-owner x_y@z.test",
+                          "-İSTANBUL <p>HTML&nbsp;body</p> tab\there;semi", String(repeating: "w", count: 70) + " tail.end"]
+            for body in bodies {
+                _ = try await f.messages.deliver(PreparedMessage(raw: Array("Subject: s\r\n\r\n\(body)\r\n".utf8)), to: target)
+            }
+            var needles = Set<String>(["-istanbul", " İstanbul", "ZÜRICH", " " + String(repeating: "W", count: 66)])
+            for body in bodies {
+                let characters = Array(body)
+                for start in stride(from: 0, to: characters.count, by: 3) {
+                    for length in [1, 2, 4, 7, 11, 16] where start + length <= characters.count {
+                        needles.insert(String(characters[start..<(start + length)]))
+                    }
+                }
+            }
+            for needle in needles.sorted() {
+                let found = try await f.messages.search(accountID: ann.id, mailboxID: ann.inbox, .body(needle))
+                let expected = bodies.indices.filter { bodies[$0].lowercased().contains(needle.lowercased()) }.map { UInt32($0 + 1) }
+                // PostgreSQL's lower() may map a few letters differently from Swift's: only ever more, never fewer.
+                #expect(Set(expected).isSubset(of: Set(found)), "BODY \(needle.debugDescription): \(found) lacks some of \(expected)")
+            }
+        }
+    }
 }
