@@ -158,6 +158,20 @@ BEGIN
         RETURNING m.account_id, m.id, m.uidvalidity::bigint, m.uidnext - t.n, m.highestmodseq;
 END $$;
 
+-- Group commit: several messages in one transaction would take their row locks in message
+-- order, and two such batches could wait on each other. A batch first locks every domain
+-- (with a quota), account and mailbox it will touch, each kind in id order.
+CREATE FUNCTION petrel_lock_targets(p_accounts bigint[], p_mailboxes bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    accounts bigint[] := ARRAY(SELECT DISTINCT a FROM unnest(p_accounts) AS t(a) ORDER BY a);
+BEGIN
+    PERFORM 1 FROM petrel_reserve_quota(accounts, array_fill(0::bigint, ARRAY[cardinality(accounts)]),
+                                        array_fill(0::bigint, ARRAY[cardinality(accounts)]));
+    PERFORM 1 FROM mailboxes m JOIN unnest(p_accounts, p_mailboxes) AS t(a, b) ON m.account_id = t.a AND m.id = t.b
+      ORDER BY m.account_id, m.id FOR NO KEY UPDATE OF m;
+END $$;
+
 -- One accepted SMTP message (the durability contract): the body once, one mailbox row per local
 -- copy (p_accounts[i], p_mailboxes[i], with its own trace lines p_prefixes[i]; pairs distinct),
 -- and the queue rows for the remote recipients, all or nothing. Returns one row per copy:
@@ -251,5 +265,6 @@ ALTER FUNCTION petrel_accept(bytea, bigint, bytea, bytea, bytea, bytea, jsonb, d
                              text, text, text, bigint, boolean, boolean, text[])
     SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_recipient_lookup(text, text, text, text, text) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION petrel_lock_targets(bigint[], bigint[]) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_messages_inserted() SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION petrel_outbound_inserted() SET plan_cache_mode = force_generic_plan;

@@ -72,6 +72,19 @@ extension MessageStore {
         do {
             return try await database.transaction { connection in
                 var results: [Result<[StoredMessage], any Error>] = []
+                if messages.count > 1 {
+                    // Every row lock of the batch up front, in id order (`petrel_lock_targets`):
+                    // two batches never wait on each other.
+                    let targets = messages.flatMap { $0.local.map(\.target) }
+                    do {
+                        try await connection.query("""
+                            SELECT petrel_lock_targets(\(targets.map(\.accountID))::bigint[], \(targets.map(\.mailboxID))::bigint[])
+                            """, logger: logger)
+                    } catch {
+                        statementFailed.withLockedValue { $0 = true }
+                        throw error
+                    }
+                }
                 for inbound in messages {
                     do {
                         results.append(.success(try await Self.acceptOne(inbound, on: connection, logger: logger)))
