@@ -34,9 +34,12 @@ public struct StorePOP3Backend: POP3Backend {
     public let authenticator: SQLAuthenticator
     let mailboxes: MailboxStore
     let messages: MessageStore
+    /// The node's maildrop locks, on one connection.
+    let locks: MaildropLocks
 
     public init(database: Database, hasher: PasswordHasher) {
         self.database = database
+        locks = MaildropLocks(database: database)
         authenticator = SQLAuthenticator(directory: Directory(database: database), hasher: hasher)
         mailboxes = MailboxStore(database: database)
         messages = MessageStore(database: database)
@@ -50,7 +53,7 @@ public struct StorePOP3Backend: POP3Backend {
     }
 
     public func lock(_ accountID: Int64) async throws -> MaildropLock? {
-        try await MaildropLock.acquire(accountID: accountID, database: database)
+        try await locks.acquire(accountID: accountID)
     }
 
     public func maildrop(_ accountID: Int64) async throws -> Maildrop {

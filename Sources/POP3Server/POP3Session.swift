@@ -128,6 +128,11 @@ public final class POP3Session {
     /// QUIT: in TRANSACTION, the UPDATE state — the marked messages go in one transaction.
     func quit() async -> Next {
         if let account, let maildrop, !deleted.isEmpty {
+            // Only under a lock still held: otherwise another session may own the maildrop now.
+            guard await lock?.isValid() == true else {
+                await closing("-ERR [SYS/TEMP] Maildrop lock lost, nothing deleted; try again")
+                return .close
+            }
             let uids = deleted.sorted().map { maildrop.messages[$0 - 1].uid }
             do {
                 try await backend.delete(account.id, maildrop.mailboxID, uids: uids)
