@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "PetrelTestSupport",
             dependencies: [
-                "MailStore",
+                "MailStore", "ServerSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -30,7 +30,7 @@ struct IMAPTestNode {
                 try await directory.addAccount(EmailAddress("\(user)@example.test"), passwordHash: hash)
             }
             var configuration = IMAPConfiguration(hostname: "imap.example.test")
-            configuration.tls = try IMAPTestCertificate.store()
+            configuration.tls = try TestCertificate.store()
             configure(&configuration)
             var logger = Logger(label: "imap-test")
             logger.logLevel = .critical
@@ -83,30 +83,5 @@ struct IMAPTestNode {
             precondition(result.status == "OK", "login: \(result)")
         }
         return client
-    }
-}
-
-/// A self-signed certificate made once per test run with openssl.
-enum IMAPTestCertificate {
-    static let paths: (String, String)? = {
-        let directory = NSTemporaryDirectory() + "petrel-imap-tests-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-                             "-subj", "/CN=imap.example.test", "-keyout", key, "-out", certificate]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? (certificate, key) : nil
-    }()
-
-    struct Unavailable: Error {}
-
-    static func store() throws -> TLSContextStore {
-        guard let (certificate, key) = paths else { throw Unavailable() }
-        return try TLSContextStore(certificatePath: certificate, keyPath: key)
     }
 }

@@ -27,7 +27,7 @@ struct POP3TestNode {
             let hash = try PasswordVerifier.hash("secret", parameters: parameters)
             for user in ["demo", "other"] { try await directory.addAccount(EmailAddress("\(user)@example.test"), passwordHash: hash) }
             var configuration = POP3Configuration(hostname: "pop.example.test")
-            configuration.tls = try POP3TestCertificate.store()
+            configuration.tls = try TestCertificate.store()
             configure(&configuration)
             var logger = Logger(label: "pop3-test")
             logger.logLevel = .critical
@@ -156,29 +156,5 @@ final class POP3TestClient {
     deinit {
         channel.outbound.finish()
         channel.channel.close(promise: nil)
-    }
-}
-
-enum POP3TestCertificate {
-    static let paths: (String, String)? = {
-        let directory = NSTemporaryDirectory() + "petrel-pop3-tests-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-                             "-subj", "/CN=pop.example.test", "-keyout", key, "-out", certificate]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? (certificate, key) : nil
-    }()
-
-    struct Unavailable: Error {}
-
-    static func store() throws -> TLSContextStore {
-        guard let (certificate, key) = paths else { throw Unavailable() }
-        return try TLSContextStore(certificatePath: certificate, keyPath: key)
     }
 }
