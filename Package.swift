@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "MailStore", "PetrelTestSupport"],
                     exclude: ["Fixtures/generate-password-fixtures.sh"],
                     resources: [.copy("Fixtures/password-fixtures.tsv")], swiftSettings: swiftSettings),
-        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "PetrelTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "MIME", "PetrelTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SMTPServerTests",
                     dependencies: ["SMTPServer", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
                                    .product(name: "NIOPosix", package: "swift-nio"),

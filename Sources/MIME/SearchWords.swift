@@ -12,6 +12,44 @@
 public enum SearchWords {
     /// Indexed words are cut to this many characters (their start kept).
     public static let maximumLength = 64
+    /// A text with more distinct words than this gets no index entry (it is always scanned).
+    public static let maximumWords = 3000
+
+    /// The words the store indexes for a message whose search text is `texts` (migration 0006):
+    /// the distinct runs of ASCII letters and digits, lower-cased and cut to `maximumLength`;
+    /// empty when there are none or more than `maximumWords`. `nil` when a text has a
+    /// character outside ASCII: what `lower()` and `[[:alnum:]]` make of it is the database's
+    /// to say, so the database makes the words then.
+    public static func indexWords(_ texts: String...) -> [String]? {
+        var words = Set<String>()
+        for text in texts {
+            let ascii = text.utf8.withContiguousStorageIfAvailable { collect($0, into: &words) }
+                ?? Array(text.utf8).withUnsafeBufferPointer { collect($0, into: &words) }
+            guard ascii else { return nil }
+            if words.count > maximumWords { return [] }
+        }
+        return words.sorted()
+    }
+
+    /// Adds the lower-cased runs of `bytes` to `words`; false (and stops) at a non-ASCII byte.
+    private static func collect(_ bytes: UnsafeBufferPointer<UInt8>, into words: inout Set<String>) -> Bool {
+        var run: [UInt8] = []
+        run.reserveCapacity(maximumLength)
+        func flush() {
+            if !run.isEmpty { words.insert(String(decoding: run.prefix(maximumLength), as: UTF8.self)) }
+            run.removeAll(keepingCapacity: true)
+        }
+        for byte in bytes {
+            switch byte {
+            case 0x30...0x39, 0x61...0x7A: run.append(byte)
+            case 0x41...0x5A: run.append(byte | 0x20)
+            case 0x80...: return false
+            default: flush()
+            }
+        }
+        flush()
+        return true
+    }
 
     /// The word prefixes every text containing `needle` has (lower-cased); empty when the
     /// needle proves nothing.

@@ -113,7 +113,7 @@ extension MessageStore {
         var error: StoreError
     }
 
-    /// One message in the caller's transaction (`petrel_accept`, migration 0005). Throws
+    /// One message in the caller's transaction (`petrel_accept`, migrations 0005 and 0006). Throws
     /// `Refusal` when it was refused (and nothing of it written), anything else when the
     /// statement failed.
     static func acceptOne(_ inbound: InboundMessage, on connection: PostgresConnection, logger: Logger) async throws
@@ -129,7 +129,7 @@ extension MessageStore {
                 \(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
                 \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
                 \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
-                \(message.headerText), \(message.bodyText),
+                \(message.headerText), \(message.bodyText), \(message.searchWords)::text[],
                 \(copies.map(\.target.accountID))::bigint[], \(copies.map(\.target.mailboxID))::bigint[],
                 \(copies.map { ByteBuffer(bytes: $0.headerPrefix) })::bytea[],
                 \(inbound.queueID), \(inbound.sender), \(inbound.client), \(inbound.accountID),

@@ -117,7 +117,7 @@ extension MessageStore {
             SELECT petrel_store_body(\(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
                                      \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
                                      \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
-                                     \(message.headerText), \(message.bodyText))
+                                     \(message.headerText), \(message.bodyText), \(message.searchWords)::text[])
             """, logger: logger)
         for try await id in rows.decode(Int64.self) { return id }
         throw StoreError(.temporary, "message body was not stored")

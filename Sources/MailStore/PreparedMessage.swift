@@ -15,6 +15,9 @@ public struct PreparedMessage: Sendable {
     public let sentOn: String?
     public let headerText: String
     public let bodyText: String
+    /// The words of the body-search index when the node can make them (`SearchWords.indexWords`);
+    /// nil: the database makes them.
+    public let searchWords: [String]?
 
     public var size: Int { raw.count }
 
@@ -36,6 +39,7 @@ public struct PreparedMessage: Sendable {
         // PostgreSQL text cannot hold NUL.
         headerText = Self.withoutNUL(search.headers)
         bodyText = Self.withoutNUL(search.body)
+        searchWords = SearchWords.indexWords(headerText, bodyText)
     }
 
     /// PostgreSQL text cannot hold NUL: each becomes U+FFFD (scanned first, as almost no

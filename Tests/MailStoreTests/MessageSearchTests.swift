@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MIME
 import MailStore
 import PetrelTestSupport
 import Testing
@@ -40,6 +41,33 @@ import Testing
             #expect(try await search(.sentOn(day)) == [])
             #expect(try await search(.not(.sentOn(day))) == [1, 2, 3, 4, 5])
             #expect(try await search(.not(.sentBefore(day))).contains(5))
+        }
+    }
+
+    /// The node makes the index words of ASCII texts (migration 0006): they must be exactly the
+    /// words the database makes from the same text, which it still does for other texts.
+    @Test func nodeWordsEqualTheDatabaseWords() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let target = [DeliveryTarget(accountID: ann.id, mailboxID: ann.inbox)]
+            let many = (0..<3001).map { "w\($0)" }.joined(separator: " ")
+            let bodies = ["Mail ALICE@example.com 3.14 times: v2.0-beta! x_y", String(repeating: "Ab9", count: 30) + " tail.end",
+                          "Grüße aus Zürich", many, "   ", String(many.dropLast(6))]
+            #expect(SearchWords.indexWords("Mail ALICE@example.com, mail") == ["alice", "com", "example", "mail"])
+            #expect(SearchWords.indexWords("ok", "Zürich") == nil)
+            #expect(SearchWords.indexWords(many) == [])
+            for body in bodies {
+                _ = try await f.messages.deliver(PreparedMessage(raw: Array("Subject: s \(body.count)\r\n\r\n\(body)\r\n".utf8)), to: target)
+            }
+            #expect(try await f.int("SELECT count(*) FROM message_bodies WHERE search_words IS NOT NULL") == 4)
+            #expect(try await f.int("""
+                SELECT count(*) FROM message_bodies WHERE search_words IS DISTINCT FROM
+                    (SELECT CASE WHEN count(*) BETWEEN 1 AND 3000 THEN array_to_tsvector(array_agg(x.w)) END
+                     FROM (SELECT DISTINCT left(t.w, 64) AS w
+                           FROM regexp_split_to_table(lower(header_text || ' ' || body_text), '[^[:alnum:]]+') AS t(w)
+                           WHERE t.w <> '') AS x)
+                """) == 0)
         }
     }
 
