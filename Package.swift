@@ -109,11 +109,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Outbound delivery: queue workers, DNS MX routing, SMTP client, DSN bounces.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "MailCore", "MIME", "MailStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The `petrel` executable.
         .executableTarget(
             name: "Petrel",
             dependencies: [
-                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer", "IMAPServer", "POP3Server",
+                "MailCore", "MailStore", "MailAuth", "ServerSupport", "SMTPServer", "IMAPServer", "POP3Server", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -130,7 +144,7 @@ let package = Package(
         ),
 
         // MARK: Fuzzing (libFuzzer; `make fuzz`)
-        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer", "IMAPServer", "POP3Server"], swiftSettings: swiftSettings),
+        .executableTarget(name: "PetrelFuzz", dependencies: ["MailCore", "MailStore", "MIME", "MailAuth", "SMTPServer", "IMAPServer", "POP3Server", "Delivery"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         // Shared by the test targets: a fresh database per test on the throwaway PostgreSQL
@@ -168,6 +182,12 @@ let package = Package(
                     dependencies: ["POP3Server", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "DeliveryTests",
+                    dependencies: ["Delivery", "MailStore", "MailCore", "PetrelTestSupport",
+                                   .product(name: "NIOCore", package: "swift-nio"),
+                                   .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PetrelCLITests", dependencies: ["PetrelTestSupport", "MailStore", "MailCore", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),

@@ -120,4 +120,33 @@ extension Directory {
         }
         throw StoreError(.temporary, "\(address) has no INBOX")
     }
+
+    /// Where mail to `address` (in one of our domains) goes: the full resolver (aliases,
+    /// subaddresses, alias domains, catch-alls), then the delivery account of each local
+    /// target. Used by SMTP's RCPT and by bounces to local senders.
+    public func localRecipients(_ address: EmailAddress, limits: ResolutionLimits) async throws -> LocalRecipients {
+        let resolution: Resolution
+        do {
+            resolution = try await AddressResolver(directory: self, limits: limits).resolve(address)
+        } catch let error as ResolutionError {
+            return .expansionFailed("\(error)")
+        }
+        guard resolution.isDeliverable else { return .unknown }
+        var accounts: [DeliveryAccount] = []
+        for local in resolution.local {
+            if let account = try await deliveryAccount(local) { accounts.append(account) }
+        }
+        if accounts.isEmpty && resolution.external.isEmpty { return .unknown }
+        return .deliver(accounts: accounts, external: resolution.external.map(\.description))
+    }
+}
+
+/// The resolution of an address in one of our domains (`Directory.localRecipients`).
+public enum LocalRecipients: Sendable, Equatable {
+    /// Accounts here, and forwarding targets elsewhere.
+    case deliver(accounts: [DeliveryAccount], external: [String])
+    /// Nobody by that name.
+    case unknown
+    /// The alias expansion broke a limit (depth, fan-out).
+    case expansionFailed(String)
 }

@@ -96,19 +96,11 @@ public struct StoreSMTPBackend: SMTPBackend {
 
     /// The full resolver, for an address in one of our domains.
     func resolve(_ address: EmailAddress) async throws -> RecipientRoute {
-        let resolution: Resolution
-        do {
-            resolution = try await AddressResolver(directory: directory, limits: limits).resolve(address)
-        } catch let error as ResolutionError {
-            return .expansionFailed("\(error)")
+        switch try await directory.localRecipients(address, limits: limits) {
+        case .deliver(let accounts, let external): return .local(accounts: accounts, external: external)
+        case .unknown: return .unknown
+        case .expansionFailed(let reason): return .expansionFailed(reason)
         }
-        guard resolution.isDeliverable else { return .unknown }
-        var accounts: [DeliveryAccount] = []
-        for local in resolution.local {
-            if let account = try await directory.deliveryAccount(local) { accounts.append(account) }
-        }
-        if accounts.isEmpty && resolution.external.isEmpty { return .unknown }
-        return .local(accounts: accounts, external: resolution.external.map(\.description))
     }
 
     public func owns(_ login: SMTPLogin, sender: SMTPMailbox) async throws -> Bool {

@@ -172,7 +172,9 @@ def psql(query, **params):
     return [line.split("\t") for line in r.stdout.decode().splitlines()]
 
 
-def write_config(path, listeners=False):
+def write_config(path, listeners=False, delivery=None):
+    """delivery: the `delivery:` settings as a dict of YAML scalars; None turns outbound
+    delivery off, so that nothing queued by a test ever leaves the machine."""
     wd = workdir()
     lines = [
         "hostname: %s" % HOSTNAME,
@@ -201,6 +203,10 @@ def write_config(path, listeners=False):
             "  pop3: {address: %s, port: 0, tls: starttls}" % HOST,
             "  pop3s: {address: %s, port: 0, tls: implicit}" % HOST,
         ]
+    if delivery is None:
+        lines += ["delivery:", "  enabled: false"]
+    else:
+        lines += ["delivery:"] + ["  %s: %s" % (key, value) for key, value in delivery.items()]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -214,13 +220,13 @@ class Node:
 
     LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps|pop3|pop3s)\s+127\.0\.0\.1:(\d+)\s", re.M)
 
-    def __init__(self, name):
+    def __init__(self, name, delivery=None):
         self.name = name
         self.proc = None
         self.ports = {}
         self.log_path = os.path.join(workdir(), name + ".log")
         self.config = os.path.join(workdir(), name + ".yaml")
-        write_config(self.config, listeners=True)
+        write_config(self.config, listeners=True, delivery=delivery)
 
     def log(self):
         try:

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Logging
 import MailAuth
@@ -49,6 +50,31 @@ enum NodeServices {
         var pop3 = POP3Configuration(hostname: configuration.hostname)
         pop3.tls = tls
         return POP3Service(configuration: pop3, backend: StorePOP3Backend(database: database, hasher: hasher), logger: logger)
+    }
+
+    /// The queue worker of this node (nil when `delivery.enabled` is false).
+    static func queueWorker(_ configuration: PetrelConfiguration, database: Database, logger: Logger) -> QueueWorker? {
+        let d = configuration.delivery
+        guard d.enabled else { return nil }
+        var resolverConfiguration = DNSResolver.Configuration(
+            nameservers: d.nameservers.isEmpty ? PetrelConfiguration.systemNameservers() : d.nameservers)
+        resolverConfiguration.timeout = .seconds(5)
+        let router = Router(settings: d.routing, resolver: DNSResolver(configuration: resolverConfiguration))
+        var client = SMTPClient.Settings(heloName: configuration.hostname)
+        client.connectTimeout = .seconds(Int64(d.connectTimeoutSeconds))
+        client.commandTimeout = .seconds(Int64(d.commandTimeoutSeconds))
+        var worker = QueueWorker.Settings(owner: "\(configuration.hostname)/\(getpid())/\(UInt32.random(in: 0...UInt32.max))",
+                                          hostname: configuration.hostname)
+        if let schedule = d.retrySchedule { worker.retrySchedule = schedule }
+        if let age = d.maximumAge { worker.maximumAge = age }
+        worker.lease = .seconds(d.leaseSeconds)
+        worker.pollInterval = .seconds(d.pollSeconds)
+        worker.concurrency = d.concurrency
+        var log = logger
+        log[metadataKey: "service"] = "queue"
+        return QueueWorker(settings: worker, database: database, router: router,
+                           client: SMTPClient(settings: client, logger: log),
+                           bounces: BounceSender(database: database, limits: configuration.resolution, logger: log), logger: log)
     }
 
     /// The listeners to open. Without a certificate, STARTTLS is not offered and implicit-TLS

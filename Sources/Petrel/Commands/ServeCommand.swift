@@ -88,9 +88,14 @@ struct Node {
                 }
             }
             defer { reloader.cancel() }
+            // Outbound delivery: this node's share of the shared queue.
+            let worker = NodeServices.queueWorker(configuration, database: database, logger: logger)
+            let delivering = Task { await worker?.run() }
+            defer { delivering.cancel() }
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { await group.run() }
                 let signo = await Signals.waitForTermination()
+                delivering.cancel()
                 logger.notice("node draining", metadata: ["signal": "\(signo)", "sessions": "\(group.openConnections)"])
                 await group.drain(grace: .seconds(configuration.shutdownGraceSeconds))
                 try await tasks.waitForAll()

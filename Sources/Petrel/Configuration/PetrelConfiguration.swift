@@ -21,6 +21,7 @@ struct PetrelConfiguration: Sendable {
     var smtp = SMTPSettings()
     var imap = IMAPSettings()
     var pop3 = POP3Settings()
+    var delivery = DeliverySettings()
     /// Seconds a draining node waits for sessions to finish before closing them.
     var shutdownGraceSeconds = 30
 
@@ -90,6 +91,7 @@ struct PetrelConfiguration: Sendable {
             logLevel = parsed
         }
         try readListeners(reader)
+        try readDelivery(reader)
     }
 
     /// Typed access that tells a missing key (nil) from a present but unusable one (an error

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import MailCore
+import MailStore
+
+/// A node's queue worker: claims due recipients from the shared queue (any node may hold
+/// some: `SKIP LOCKED` and leases keep them apart), delivers each message's recipients domain
+/// by domain through the router and the SMTP client, and records the outcome: delivered rows go,
+/// deferred ones get their next attempt from the retry schedule, failed ones — a 5xx, or a
+/// deferral past the maximum age — are reported to the sender in one DSN per message.
+public struct QueueWorker: Sendable {
+    public struct Settings: Sendable {
+        /// Names this node's leases (unique per process).
+        public var owner: String
+        /// Recipients claimed per round.
+        public var batchSize = 100
+        /// Messages delivered at once.
+        public var concurrency = 10
+        /// Longer than any one attempt can take (its timeouts), so a live node keeps its rows.
+        public var lease: Duration = .seconds(30 * 60)
+        /// How often an idle worker looks for due mail.
+        public var pollInterval: Duration = .seconds(5)
+        /// Waits after the 1st, 2nd, … failed attempt; the last one repeats.
+        public var retrySchedule: [Duration] = [.seconds(5 * 60), .seconds(10 * 60), .seconds(30 * 60),
+                                                .seconds(60 * 60), .seconds(2 * 3600), .seconds(4 * 3600)]
+        /// A message still undelivered this long after it arrived is bounced (Postfix's
+        /// maximal_queue_lifetime, 5 days).
+        public var maximumAge: Duration = .seconds(5 * 86400)
+        /// Reporting-MTA of bounces.
+        public var hostname: String
+
+        public init(owner: String, hostname: String) {
+            self.owner = owner
+            self.hostname = hostname
+        }
+
+        /// When to try again after `attempts` failed attempts (this one included).
+        public func nextAttempt(after attempts: Int, now: Date = Date()) -> Date {
+            guard !retrySchedule.isEmpty else { return now.addingTimeInterval(300) }
+            let wait = retrySchedule[min(max(attempts, 1), retrySchedule.count) - 1]
+            return now.addingTimeInterval(Double(wait.components.seconds))
+        }
+    }
+
+    public let settings: Settings
+    let queue: OutboundQueue
+    let router: Router
+    let client: SMTPClient
+    let bounces: BounceSender
+    let logger: Logger
+
+    public init(settings: Settings, database: Database, router: Router, client: SMTPClient, bounces: BounceSender,
+                logger: Logger) {
+        self.settings = settings
+        self.queue = OutboundQueue(database: database)
+        self.router = router
+        self.client = client
+        self.bounces = bounces
+        self.logger = logger
+    }
+
+    /// Works until cancelled: rounds back to back while there is due mail, else a poll.
+    public func run() async {
+        while !Task.isCancelled {
+            let worked: Int
+            do {
+                worked = try await runOnce()
+            } catch {
+                logger.warning("queue round failed", metadata: ["error": "\(error)"])
+                worked = 0
+            }
+            if worked == 0 { try? await Task.sleep(for: settings.pollInterval) }
+        }
+    }
+
+    /// One round: claims due recipients and delivers them. Returns how many messages it handled.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let messages = try await queue.claim(owner: settings.owner, limit: settings.batchSize, lease: settings.lease)
+        guard !messages.isEmpty else { return 0 }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for message in messages {
+                if running >= settings.concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await deliver(message) }
+                running += 1
+            }
+        }
+        return messages.count
+    }
+
+    /// One message: every claimed recipient, grouped by domain; then the outcome recorded.
+    func deliver(_ message: QueuedMessage) async {
+        var log = logger
+        log[metadataKey: "queue_id"] = "\(message.id)"
+        let raw: [UInt8]
+        do {
+            raw = try await queue.raw(bodyID: message.bodyID)
+        } catch {
+            log.warning("queued message unreadable", metadata: ["error": "\(error)"])
+            return
+        }
+        var outcomes: [String: RecipientOutcome] = [:]
+        let byDomain = Dictionary(grouping: message.recipients) { Self.domain(of: $0.address) }
+        for (domain, recipients) in byDomain.sorted(by: { $0.key < $1.key }) {
+            let envelope = OutboundEnvelope(queueID: message.id, sender: message.sender, recipients: recipients.map(\.address),
+                                            body8bit: message.body8bit, smtputf8: message.smtputf8)
+            // DNS wants the A-label form of an internationalised domain.
+            switch await router.plan(for: (try? DomainName(domain))?.ascii ?? domain) {
+            case .hops(let hops):
+                outcomes.merge(await client.deliver(envelope, message: raw, hops: hops)) { $1 }
+            case .permanentFailure(let reason):
+                for r in recipients { outcomes[r.address] = .failed("550 5.1.2 \(reason)") }
+            case .temporaryFailure(let reason):
+                for r in recipients { outcomes[r.address] = .deferred(reason) }
+            }
+        }
+        await record(message, outcomes: outcomes, raw: raw, log: log)
+    }
+
+    func record(_ message: QueuedMessage, outcomes: [String: RecipientOutcome], raw: [UInt8], log: Logger) async {
+        let now = Date()
+        let expired = now.timeIntervalSince(message.createdAt) >= Double(settings.maximumAge.components.seconds)
+        var results: [String: QueueResult] = [:]
+        var failures: [DeliveryStatusNotification.Failure] = []
+        for recipient in message.recipients {
+            switch outcomes[recipient.address] ?? .deferred("no outcome") {
+            case .delivered(let reply):
+                log.info("sent", metadata: ["to": "\(recipient.address)", "reply": "\(reply)"])
+                results[recipient.address] = .done
+            case .failed(let reason):
+                log.notice("bounced", metadata: ["to": "\(recipient.address)", "reason": "\(reason)"])
+                failures.append(.init(recipient: recipient.address, diagnostic: reason))
+            case .deferred(let reason) where expired:
+                log.notice("bounced: too long in the queue", metadata: ["to": "\(recipient.address)", "reason": "\(reason)"])
+                failures.append(.init(recipient: recipient.address,
+                                      diagnostic: "message too long in the queue; last problem: \(reason)"))
+            case .deferred(let reason):
+                log.info("deferred", metadata: ["to": "\(recipient.address)", "reason": "\(reason)"])
+                results[recipient.address] = .retry(next: settings.nextAttempt(after: recipient.attempts + 1, now: now),
+                                                    error: reason)
+            }
+        }
+        if !failures.isEmpty {
+            let report = DeliveryStatusNotification(reportingMTA: settings.hostname, queueID: message.id,
+                                                    originalSender: message.sender, arrivalDate: message.createdAt,
+                                                    failures: failures, original: raw)
+            do {
+                try await bounces.send(report)
+                for failure in failures { results[failure.recipient] = .done }
+            } catch {
+                // The report could not be stored: keep the recipients and try the whole thing later.
+                log.warning("bounce not sent, will retry", metadata: ["error": "\(error)"])
+                for failure in failures {
+                    results[failure.recipient] = .retry(next: now.addingTimeInterval(300), error: failure.diagnostic)
+                }
+            }
+        }
+        do {
+            try await queue.record(messageID: message.id, owner: settings.owner, results: results)
+        } catch {
+            log.error("outcome not recorded (the lease will run out and the recipients be tried again)",
+                      metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func domain(of address: String) -> String {
+        guard let at = address.lastIndex(of: "@") else { return "" }
+        return address[address.index(after: at)...].lowercased()
+    }
+}

@@ -1,0 +1,55 @@
+@testable import Delivery
+import Foundation
+import NIOCore
+import Testing
+
+/// The small pure parts of outbound delivery: next-hop syntax, the retry schedule,
+/// dot-stuffing and the DSN.
+@Suite struct DeliveryPiecesTests {
+    @Test func nextHopSyntaxIsPostfixs() throws {
+        let bracketed = try Router.NextHopSpec(parsing: "[relay.example.net]:587")
+        #expect(bracketed.host == "relay.example.net" && bracketed.port == 587 && !bracketed.lookUpMX)
+        let mx = try Router.NextHopSpec(parsing: "example.net")
+        #expect(mx.host == "example.net" && mx.port == nil && mx.lookUpMX)
+        let address = try Router.NextHopSpec(parsing: "[127.0.0.5]")
+        #expect(address.host == "127.0.0.5" && address.port == nil && !address.lookUpMX)
+        for bad in ["", "[x", "[x]:0", "[x]:70000", "host:port", "[x]y", "a b"] {
+            #expect(throws: Router.RouteError.self, "\(bad)") { try Router.NextHopSpec(parsing: bad) }
+        }
+    }
+
+    @Test func retryScheduleGrowsThenRepeatsItsLastStep() {
+        var settings = QueueWorker.Settings(owner: "n", hostname: "h")
+        settings.retrySchedule = [.seconds(60), .seconds(600), .seconds(3600)]
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(settings.nextAttempt(after: 1, now: now) == now.addingTimeInterval(60))
+        #expect(settings.nextAttempt(after: 2, now: now) == now.addingTimeInterval(600))
+        #expect(settings.nextAttempt(after: 3, now: now) == now.addingTimeInterval(3600))
+        #expect(settings.nextAttempt(after: 40, now: now) == now.addingTimeInterval(3600))
+    }
+
+    @Test func dataIsDotStuffedAndTerminated() {
+        func stuffed(_ text: String) -> String { String(buffer: SMTPClientTransaction.dotStuffed(Array(text.utf8))) }
+        #expect(stuffed("a\r\n.b\r\n..\r\n") == "a\r\n..b\r\n...\r\n.\r\n")
+        #expect(stuffed(".start\r\nend") == "..start\r\nend\r\n.\r\n")
+        #expect(stuffed("") == ".\r\n")
+    }
+
+    @Test func reportIsAnRFC3464MultipartReport() {
+        let original = Array("Subject: hello\r\nFrom: a@local.test\r\n\r\nbody line\r\n".utf8)
+        let report = DeliveryStatusNotification(
+            reportingMTA: "mx.local.test", queueID: "Q1", originalSender: "a@local.test",
+            arrivalDate: Date(timeIntervalSince1970: 1_800_000_000),
+            failures: [.init(recipient: "x@remote.test", diagnostic: "RCPT: 550 5.1.1 <x@remote.test>: no such user"),
+                       .init(recipient: "y@remote.test", diagnostic: "Domain remote.test does not accept mail\r\nInjected: yes")],
+            original: original)
+        let text = String(decoding: report.render(boundary: "B0UND"), as: UTF8.self)
+        #expect(text.contains("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"B0UND\"\r\n"))
+        #expect(text.contains("Final-Recipient: rfc822; x@remote.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+                              + "Diagnostic-Code: smtp; 550 5.1.1 <x@remote.test>: no such user\r\n"))
+        #expect(text.contains("Final-Recipient: rfc822; y@remote.test\r\nAction: failed\r\nStatus: 5.0.0\r\n\r\n"))
+        #expect(!text.contains("\r\nInjected: yes"))
+        #expect(text.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hello\r\nFrom: a@local.test\r\n\r\n--B0UND--\r\n"))
+        #expect(!text.contains("body line"))
+    }
+}
