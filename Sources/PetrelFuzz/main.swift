@@ -1,7 +1,7 @@
-// libFuzzer target for Petrel's parsers (selector byte modulo 11: 0–5 the small parsers, 6 the
+// libFuzzer target for Petrel's parsers (selector byte modulo 13: 0–5 the small parsers, 6 the
 // whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
 // SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser, 11 POP3 command
-// lines). Built and run with `make fuzz` (docs/fuzzing.md):
+// lines, 12 DNS responses). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
@@ -10,6 +10,7 @@ import MailAuth
 import MailCore
 import MailStore
 import MIME
+import Delivery
 import IMAPServer
 import POP3Server
 import SMTPServer
@@ -19,7 +20,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 12 {
+    switch bytes[0] % 13 {
     case 6:
         // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
         // every section, search text.
@@ -85,6 +86,9 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for line in bytes.dropFirst().split(separator: UInt8(ascii: "\n")) where line.count <= POP3CommandParser.maximumLine {
             _ = try? POP3CommandParser.parse(Array(line))
         }
+    case 12:
+        // An answer from a DNS server: lengths, pointers and names are the server's to lie about.
+        _ = try? DNSMessage.parse(Array(bytes.dropFirst()))
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)
     case 2: _ = try? AliasSource(text)

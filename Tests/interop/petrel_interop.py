@@ -138,10 +138,11 @@ def provision(env):
 
 # --- petrel, psql ------------------------------------------------------------------------------
 
-def petrel_env(config):
-    """The environment for petrel: no stray PETREL_* overrides, this suite's database and config."""
+def petrel_env(config, database_url=None):
+    """The environment for petrel: no stray PETREL_* overrides, this suite's database (or
+    database_url) and config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PETREL_")}
-    env["PETREL_DATABASE_URL"] = DB_URL
+    env["PETREL_DATABASE_URL"] = database_url or DB_URL
     env["PETREL_CONFIG"] = config
     return env
 
@@ -160,9 +161,10 @@ def petrel(*args, stdin=None):
     return r.stdout.decode()
 
 
-def psql(query, **params):
-    """Runs SQL (read from stdin, so :'name' interpolates the -v params); rows of tab-split text."""
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-d", DB_URL]
+def psql(query, database_url=None, **params):
+    """Runs SQL (read from stdin, so :'name' interpolates the -v params) on this suite's database
+    or database_url; rows of tab-split text."""
+    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\t", "-d", database_url or DB_URL]
     for name, value in params.items():
         cmd += ["-v", "%s=%s" % (name, value)]
     env = dict(os.environ, PGCLIENTENCODING="UTF8")
@@ -220,8 +222,9 @@ class Node:
 
     LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps|pop3|pop3s)\s+127\.0\.0\.1:(\d+)\s", re.M)
 
-    def __init__(self, name, delivery=None):
+    def __init__(self, name, delivery=None, database_url=None):
         self.name = name
+        self.database_url = database_url
         self.proc = None
         self.ports = {}
         self.log_path = os.path.join(workdir(), name + ".log")
@@ -238,7 +241,8 @@ class Node:
     def start(self, timeout=30):
         """Starts it and waits until it has printed its bound listeners."""
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([BIN, "serve", "--config", self.config], env=petrel_env(self.config),
+            self.proc = subprocess.Popen([BIN, "serve", "--config", self.config],
+                                         env=petrel_env(self.config, self.database_url),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         Node.started.append(self)
         deadline = time.monotonic() + timeout

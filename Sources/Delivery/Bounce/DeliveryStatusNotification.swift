@@ -29,7 +29,11 @@ public struct DeliveryStatusNotification: Sendable {
 
         /// An SMTP reply (it starts with a 5xx/4xx code) goes into Diagnostic-Code.
         var smtpReply: String? {
-            let code = diagnostic.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            // "RCPT: 550 …" (what the client saw at a step) or "550 …" (a decision of ours).
+            var code = diagnostic
+            if let colon = diagnostic.firstIndex(of: ":"), diagnostic[..<colon].allSatisfy(\.isUppercase) {
+                code = diagnostic[diagnostic.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
             guard code.count >= 3, let number = Int(code.prefix(3)), (400...599).contains(number) else { return nil }
             return code
         }

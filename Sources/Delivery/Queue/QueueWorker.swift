@@ -113,7 +113,7 @@ public struct QueueWorker: Sendable {
             case .hops(let hops):
                 outcomes.merge(await client.deliver(envelope, message: raw, hops: hops)) { $1 }
             case .permanentFailure(let reason):
-                for r in recipients { outcomes[r.address] = .failed("550 5.1.2 \(reason)") }
+                for r in recipients { outcomes[r.address] = .failed(reason) }
             case .temporaryFailure(let reason):
                 for r in recipients { outcomes[r.address] = .deferred(reason) }
             }
@@ -137,7 +137,7 @@ public struct QueueWorker: Sendable {
             case .deferred(let reason) where expired:
                 log.notice("bounced: too long in the queue", metadata: ["to": "\(recipient.address)", "reason": "\(reason)"])
                 failures.append(.init(recipient: recipient.address,
-                                      diagnostic: "message too long in the queue; last problem: \(reason)"))
+                                      diagnostic: "4.4.7 Message delivery time expired; last problem: \(reason)"))
             case .deferred(let reason):
                 log.info("deferred", metadata: ["to": "\(recipient.address)", "reason": "\(reason)"])
                 results[recipient.address] = .retry(next: settings.nextAttempt(after: recipient.attempts + 1, now: now),

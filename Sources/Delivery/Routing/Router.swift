@@ -73,7 +73,8 @@ public struct Router: Sendable {
 
     public enum Plan: Sendable, Equatable {
         case hops([Hop])
-        /// Mail for this domain cannot be delivered (unknown domain, null MX, no address).
+        /// Mail for this domain cannot be delivered (unknown domain, null MX, no address): an
+        /// SMTP-style reply for the bounce ("550 5.1.2 …").
         case permanentFailure(String)
         /// DNS did not answer; try later.
         case temporaryFailure(String)
@@ -112,14 +113,14 @@ public struct Router: Sendable {
 
     func mxHops(domain: String, port: Int, template: NextHopSpec?) async throws -> Plan {
         let answer = try await resolver.query(domain, .mx)
-        if answer.responseCode == 3 { return .permanentFailure("Host or domain name not found: \(domain)") }
+        if answer.responseCode == 3 { return .permanentFailure("550 5.1.2 Host or domain name not found: \(domain)") }
         var exchanges = answer.answers.compactMap { record -> (UInt16, String)? in
             if case .mx(let preference, let exchange) = record.data { return (preference, exchange) }
             return nil
         }
         // RFC 7505 §3: a single MX of "." is a null MX: the domain accepts no mail.
         if exchanges.count == 1, exchanges[0].1.isEmpty {
-            return .permanentFailure("Domain \(domain) does not accept mail (null MX, RFC 7505)")
+            return .permanentFailure("556 5.1.10 Domain \(domain) does not accept mail (null MX, RFC 7505)")
         }
         exchanges.removeAll { $0.1.isEmpty }
         if exchanges.isEmpty {
@@ -143,7 +144,7 @@ public struct Router: Sendable {
         }
         if hops.isEmpty {
             if let lookupFailure { return .temporaryFailure(lookupFailure) }
-            return .permanentFailure("No address for the mail exchangers of \(domain)")
+            return .permanentFailure("550 5.1.2 No address for the mail exchangers of \(domain)")
         }
         return .hops(hops)
     }

@@ -134,7 +134,8 @@ struct SMTPClientTransaction {
             let token = Data("\u{0}\(username)\u{0}\(password)".utf8).base64EncodedString()
             try await connection.write("AUTH PLAIN \(token)\r\n")
             let reply = try await connection.reply(timeout: settings.commandTimeout)
-            guard reply.code == 235 else { return .tryNext("authentication failed: \(reply)") }
+            // RFC 4954 says 235; any 2xx is taken as success (some relays answer 250).
+            guard (200..<300).contains(reply.code) else { return .tryNext("authentication failed: \(reply)") }
         }
         if let problem = incompatibility(envelope, size: message.count, extensions: extensions) {
             return .outcomes(all(envelope, .failed(problem)))
