@@ -70,6 +70,7 @@ enum NodeServices {
         worker.lease = .seconds(d.leaseSeconds)
         worker.pollInterval = .seconds(d.pollSeconds)
         worker.concurrency = d.concurrency
+        worker.batchSize = d.batchSize
         var log = logger
         log[metadataKey: "service"] = "queue"
         return QueueWorker(settings: worker, database: database, router: router,

@@ -14,6 +14,7 @@ struct DeliverySettings: Sendable {
     var leaseSeconds = 1800
     var pollSeconds = 5
     var concurrency = 10
+    var batchSize = 100
     var connectTimeoutSeconds = 30
     var commandTimeoutSeconds = 300
 }
@@ -57,7 +58,8 @@ extension PetrelConfiguration {
             d.retrySchedule = try Self.list(text).map { try Self.duration($0, key: "delivery.retry_schedule") }
         }
         if let text = try reader.string("delivery.maximum_age") { d.maximumAge = try Self.duration(text, key: "delivery.maximum_age") }
-        if let n = try reader.int("delivery.lease", 60...86400) { d.leaseSeconds = n }
+        if let n = try reader.int("delivery.lease", 5...86400) { d.leaseSeconds = n }
+        if let n = try reader.int("delivery.batch_size", 1...10000) { d.batchSize = n }
         if let n = try reader.int("delivery.poll_interval", 1...3600) { d.pollSeconds = n }
         if let n = try reader.int("delivery.concurrency", 1...1000) { d.concurrency = n }
         if let n = try reader.int("delivery.connect_timeout", 1...600) { d.connectTimeoutSeconds = n }
