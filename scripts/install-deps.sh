@@ -3,9 +3,10 @@
 #   scripts/install-deps.sh build   -dev libraries for compiling
 #   scripts/install-deps.sh run     build + PostgreSQL server binaries
 #   scripts/install-deps.sh test    run + what the test suite uses (incl. the SMTP interop
-#                                   clients: swaks, Postfix's smtp-source, openssl; and the
+#                                   clients: swaks, Postfix's smtp-source, openssl; the
 #                                   IMAP/POP3 ones: curl, mbsync, offlineimap, mutt, tmux,
-#                                   fetchmail)
+#                                   fetchmail; the outbound-delivery peers: dnsmasq, Postfix's
+#                                   smtp-sink and private Postfix instances)
 # Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
 set -euo pipefail
 need=()
@@ -29,8 +30,13 @@ if [ "${1:-build}" = test ]; then
   command -v openssl >/dev/null || need+=(openssl)
   command -v swaks >/dev/null || need+=(swaks)
   perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need+=(libnet-ssleay-perl)
-  # Postfix only for /usr/sbin/smtp-source: no mail system is configured or started.
+  # Postfix for /usr/sbin/smtp-source and /usr/sbin/smtp-sink, and for the private, throwaway
+  # instances of Tests/interop/outbound_postfix.py (own config and queue directories, started
+  # by the tests as root): the system mail system is never configured or started.
   [ -x /usr/sbin/smtp-source ] || need+=(postfix)
+  # Outbound-delivery peers (Tests/interop/outbound_peers.py): dnsmasq as the only DNS server
+  # the tests' resolver asks (dnsmasq-base: the binary alone, no system service).
+  command -v /usr/sbin/dnsmasq >/dev/null || need+=(dnsmasq-base)
   # IMAP/POP3 interop clients (Tests/interop/imap_pop3_clients.py): curl (imap[s]://,
   # pop3[s]://), isync's mbsync, offlineimap3, mutt (driven inside tmux) and fetchmail (its
   # daemon stays off: START_DAEMON=no in /etc/default/fetchmail).
