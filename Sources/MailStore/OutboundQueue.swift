@@ -113,14 +113,4 @@ public struct OutboundQueue: Sendable {
                 """, logger: database.logger)
         }
     }
-
-    /// When the next queued recipient is due (nil: the queue is empty).
-    public func nextDue() async throws -> Date? {
-        let rows = try await database.query("""
-            SELECT min(greatest(next_attempt_at, coalesce(lease_expires, next_attempt_at))) FROM outbound_recipients
-            WHERE status = 'queued'
-            """)
-        for try await due in rows.decode(Date?.self) { return due }
-        return nil
-    }
 }
