@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 
 /// The trace fields Petrel writes (RFC 5321 §4.4, RFC 3848 protocol names).
 enum TraceHeaders {
@@ -9,7 +10,7 @@ enum TraceHeaders {
         text += "\tby \(hostname) (Petrel) with \(protocolName) id \(queueID)"
         if let tls { text += "\r\n\t(using \(tls))" }
         if let singleRecipient { text += "\r\n\tfor <\(sanitize(singleRecipient))>" }
-        text += "; \(rfc5322Date(date))\r\n"
+        text += "; \(RFC5322Date.string(date))\r\n"
         return text
     }
 
@@ -28,18 +29,5 @@ enum TraceHeaders {
     /// Keeps client-given text from breaking the header: no controls, no line ends.
     static func sanitize(_ text: String) -> String {
         String(text.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.prefix(255).map(Character.init))
-    }
-
-    /// RFC 5322 §3.3 date-time in UTC, e.g. `Mon, 23 Nov 2026 23:55:32 +0000` (built by hand:
-    /// a DateFormatter per message costs more than the rest of the header work).
-    static func rfc5322Date(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MailCore
 @testable import SMTPServer
 
 /// The command parser and the DATA decoder, table-driven, with hostile input.
@@ -101,8 +102,8 @@ struct SMTPParserTests {
 
     /// The Received date is RFC 5322 §3.3 date-time in UTC, built without DateFormatter.
     @Test func receivedDates() {
-        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
-        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 1_795_478_132.9)) == "Mon, 23 Nov 2026 23:55:32 +0000")
-        #expect(TraceHeaders.rfc5322Date(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
+        #expect(RFC5322Date.string(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
+        #expect(RFC5322Date.string(Date(timeIntervalSince1970: 1_795_478_132.9)) == "Mon, 23 Nov 2026 23:55:32 +0000")
+        #expect(RFC5322Date.string(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 
 /// A non-delivery report (RFC 3464 `multipart/report; report-type=delivery-status`, RFC 6522):
 /// a human-readable part, the machine-readable delivery status with one block per failed
@@ -64,7 +65,7 @@ public struct DeliveryStatusNotification: Sendable {
         text += "From: Mail Delivery System <MAILER-DAEMON@\(reportingMTA)>" + crlf
         text += "To: <\(Self.clean(originalSender))>" + crlf
         text += "Subject: Undelivered Mail Returned to Sender" + crlf
-        text += "Date: \(Self.rfc5322Date(date))" + crlf
+        text += "Date: \(RFC5322Date.string(date))" + crlf
         text += "Message-ID: <\(queueID).\(Int(date.timeIntervalSince1970))@\(reportingMTA)>" + crlf
         text += "Auto-Submitted: auto-replied" + crlf
         text += "MIME-Version: 1.0" + crlf
@@ -88,7 +89,7 @@ public struct DeliveryStatusNotification: Sendable {
         // RFC 3464 §2.2: the per-message fields, then one block per recipient.
         text += "Reporting-MTA: dns; \(reportingMTA)" + crlf
         text += "X-Petrel-Queue-ID: \(queueID)" + crlf
-        text += "Arrival-Date: \(Self.rfc5322Date(arrivalDate))" + crlf
+        text += "Arrival-Date: \(RFC5322Date.string(arrivalDate))" + crlf
         for failure in failures {
             text += crlf
             text += "Final-Recipient: rfc822; \(Self.clean(failure.recipient))" + crlf
@@ -123,13 +124,5 @@ public struct DeliveryStatusNotification: Sendable {
     /// No line breaks or controls from a remote reply in our header fields.
     static func clean(_ text: String) -> String {
         String(text.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.prefix(900).map(Character.init))
-    }
-
-    static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
     }
 }

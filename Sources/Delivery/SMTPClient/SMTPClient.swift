@@ -239,13 +239,15 @@ struct SMTPClientTransaction {
     static func dotStuffed(_ message: [UInt8]) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(message.count + message.count / 64 + 5)
-        var atLineStart = true
-        for byte in message {
-            if atLineStart && byte == UInt8(ascii: ".") { out.writeInteger(UInt8(ascii: ".")) }
-            out.writeInteger(byte)
-            atLineStart = byte == 10
+        // Whole lines are copied at once; only a line's first byte is looked at.
+        var lineStart = 0
+        while lineStart < message.count {
+            let end = message[lineStart...].firstIndex(of: 10).map { $0 + 1 } ?? message.count
+            if message[lineStart] == UInt8(ascii: ".") { out.writeInteger(UInt8(ascii: ".")) }
+            out.writeBytes(message[lineStart..<end])
+            lineStart = end
         }
-        if !atLineStart { out.writeString("\r\n") }
+        if let last = message.last, last != 10 { out.writeString("\r\n") }
         out.writeString(".\r\n")
         return out
     }
