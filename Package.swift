@@ -109,7 +109,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Outbound delivery: queue workers, DNS MX routing, SMTP client, DSN bounces.
+        // MARK: Outbound delivery: queue workers, DNS MX routing, SMTP client, DSN bounces, DKIM signing.
         .target(
             name: "Delivery",
             dependencies: [
@@ -118,6 +118,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -186,6 +187,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "DeliveryTests",
                     dependencies: ["Delivery", "MailStore", "MailCore", "PetrelTestSupport",
+                                   .product(name: "Crypto", package: "swift-crypto"),
+                                   .product(name: "_CryptoExtras", package: "swift-crypto"),
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "Logging", package: "swift-log")],

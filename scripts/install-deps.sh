@@ -6,7 +6,8 @@
 #                                   clients: swaks, Postfix's smtp-source, openssl; the
 #                                   IMAP/POP3 ones: curl, mbsync, offlineimap, mutt, tmux,
 #                                   fetchmail; the outbound-delivery peers: dnsmasq, Postfix's
-#                                   smtp-sink and private Postfix instances)
+#                                   smtp-sink and private Postfix instances; the DKIM
+#                                   verifier dkimpy with PyNaCl, from PyPI)
 # Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
 set -euo pipefail
 need=()
@@ -47,7 +48,19 @@ if [ "${1:-build}" = test ]; then
   command -v tmux >/dev/null || need+=(tmux)
   command -v fetchmail >/dev/null || need+=(fetchmail)
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
+install_python_verifier() {
+  # The outside DKIM verifier of the interop suite: dkimpy, with PyNaCl for ed25519-sha256,
+  # from PyPI (Debian's python3-dkim would serve only Debian's own python3).
+  if [ "${1:-build}" = test ] && ! python3 -c 'import dkim, nacl' >/dev/null 2>&1; then
+    echo "installing from PyPI: dkimpy PyNaCl"
+    python3 -m pip install --quiet --disable-pip-version-check dkimpy PyNaCl \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages dkimpy PyNaCl
+  fi
+}
+if [ ${#need[@]} -eq 0 ]; then
+  install_python_verifier "${1:-build}"
+  exit 0
+fi
 echo "installing: ${need[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -62,3 +75,4 @@ if [[ " ${need[*]} " == *" postfix "* ]]; then
 fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+install_python_verifier "${1:-build}"

@@ -14,7 +14,7 @@ struct PetrelCommand: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, ServeCommand.self, MigrateCommand.self, CheckCommand.self,
             DomainCommand.self, UserCommand.self, AliasCommand.self, QuotaCommand.self,
-            MailboxCommand.self, ResolveCommand.self, AuthCommand.self, AccessCommand.self, QueueCommand.self,
+            MailboxCommand.self, ResolveCommand.self, AuthCommand.self, AccessCommand.self, QueueCommand.self, DKIMCommand.self,
         ]
     )
 }

@@ -47,6 +47,7 @@ public struct QueueWorker: Sendable {
     let router: Router
     let client: SMTPClient
     let bounces: BounceSender
+    let signer: OutboundSigner
     let logger: Logger
 
     public init(settings: Settings, database: Database, router: Router, client: SMTPClient, bounces: BounceSender,
@@ -56,6 +57,7 @@ public struct QueueWorker: Sendable {
         self.router = router
         self.client = client
         self.bounces = bounces
+        self.signer = OutboundSigner(database: database)
         self.logger = logger
     }
 
@@ -103,6 +105,21 @@ public struct QueueWorker: Sendable {
             log.warning("queued message unreadable", metadata: ["error": "\(error)"])
             return
         }
+        let signed: [UInt8]
+        do {
+            switch try await signer.sign(raw, sender: message.sender, submitted: message.accountID != nil) {
+            case .message(let message, let selectors):
+                signed = message
+                if !selectors.isEmpty { log.debug("DKIM-signed", metadata: ["selectors": "\(selectors)"]) }
+            case .failed(let reason):
+                log.error("not sent: DKIM signing failed", metadata: ["reason": "\(reason)"])
+                let outcomes = Dictionary(message.recipients.map { ($0.address, RecipientOutcome.deferred(reason)) }) { $1 }
+                return await record(message, outcomes: outcomes, raw: raw, log: log)
+            }
+        } catch {
+            log.warning("DKIM keys unreadable, will retry", metadata: ["error": "\(error)"])
+            return
+        }
         var outcomes: [String: RecipientOutcome] = [:]
         let byDomain = Dictionary(grouping: message.recipients) { Self.domain(of: $0.address) }
         for (domain, recipients) in byDomain.sorted(by: { $0.key < $1.key }) {
@@ -111,7 +128,7 @@ public struct QueueWorker: Sendable {
             // DNS wants the A-label form of an internationalised domain.
             switch await router.plan(for: (try? DomainName(domain))?.ascii ?? domain) {
             case .hops(let hops):
-                outcomes.merge(await client.deliver(envelope, message: raw, hops: hops)) { $1 }
+                outcomes.merge(await client.deliver(envelope, message: signed, hops: hops)) { $1 }
             case .permanentFailure(let reason):
                 for r in recipients { outcomes[r.address] = .failed(reason) }
             case .temporaryFailure(let reason):
