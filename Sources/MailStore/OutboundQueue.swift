@@ -14,6 +14,8 @@ public struct QueuedMessage: Sendable, Equatable {
     /// The submitting account, if a local user submitted it (DKIM signs those).
     public var accountID: Int64?
     public var createdAt: Date
+    /// A delay warning went to the sender already (migration 0008).
+    public var delayWarned = false
     public var recipients: [QueuedRecipient]
 }
 
@@ -60,14 +62,14 @@ public struct OutboundQueue: Sendable {
         }
         guard !byMessage.isEmpty else { return [] }
         let rows = try await database.query("""
-            SELECT id, sender, body_id, size, smtputf8, body_8bit, account_id, created_at FROM outbound_messages
+            SELECT id, sender, body_id, size, smtputf8, body_8bit, account_id, created_at, delay_warned FROM outbound_messages
             WHERE id = ANY(\(Array(byMessage.keys))::text[]) ORDER BY created_at, id
             """)
         var out: [QueuedMessage] = []
-        for try await (id, sender, body, size, utf8, eightBit, account, created)
-            in rows.decode((String, String, Int64, Int64, Bool, Bool, Int64?, Date).self) {
+        for try await (id, sender, body, size, utf8, eightBit, account, created, warned)
+            in rows.decode((String, String, Int64, Int64, Bool, Bool, Int64?, Date, Bool).self) {
             out.append(QueuedMessage(id: id, sender: sender, bodyID: body, size: size, smtputf8: utf8, body8bit: eightBit,
-                                     accountID: account, createdAt: created,
+                                     accountID: account, createdAt: created, delayWarned: warned,
                                      recipients: (byMessage[id] ?? []).sorted { $0.address < $1.address }))
         }
         return out
@@ -82,8 +84,9 @@ public struct OutboundQueue: Sendable {
 
     /// Records an attempt's outcomes for the recipients `owner` still leases (a recipient whose
     /// lease another node took over is left to that node), and drops the message once it has
-    /// no recipient left. One transaction.
-    public func record(messageID: String, owner: String, results: [String: QueueResult]) async throws {
+    /// no recipient left; `delayWarned` notes that a delay warning was sent. One transaction.
+    public func record(messageID: String, owner: String, results: [String: QueueResult],
+                       delayWarned: Bool = false) async throws {
         var done: [String] = []
         var retry: [(String, Date, String)] = []
         for (recipient, result) in results {
@@ -93,6 +96,10 @@ public struct OutboundQueue: Sendable {
             }
         }
         try await database.transaction { connection in
+            if delayWarned {
+                try await connection.query("UPDATE outbound_messages SET delay_warned = true WHERE id = \(messageID)",
+                                           logger: database.logger)
+            }
             if !done.isEmpty {
                 try await connection.query("""
                     DELETE FROM outbound_recipients

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func dataIsDotStuffedAndTerminated() {
-        func stuffed(_ text: String) -> String { String(buffer: SMTPClientTransaction.dotStuffed(Array(text.utf8))) }
+        func stuffed(_ text: String) -> String { String(buffer: SMTPClientSession.dotStuffed(Array(text.utf8))) }
         #expect(stuffed("a\r\n.b\r\n..\r\n") == "a\r\n..b\r\n...\r\n.\r\n")
         #expect(stuffed(".start\r\nend") == "..start\r\nend\r\n.\r\n")
         #expect(stuffed("") == ".\r\n")
@@ -51,5 +51,22 @@ import Testing
         #expect(!text.contains("\r\nInjected: yes"))
         #expect(text.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hello\r\nFrom: a@local.test\r\n\r\n--B0UND--\r\n"))
         #expect(!text.contains("body line"))
+    }
+
+    @Test func delayWarningSaysDelayedAndUntilWhen() {
+        var report = DeliveryStatusNotification(
+            reportingMTA: "mx.local.test", queueID: "Q2", originalSender: "a@local.test",
+            arrivalDate: Date(timeIntervalSince1970: 1_800_000_000),
+            failures: [.init(recipient: "x@remote.test", diagnostic: "RCPT: 451 4.3.0 try later"),
+                       .init(recipient: "y@remote.test", diagnostic: "mx.remote.test[192.0.2.1]:25: connection refused")],
+            original: Array("Subject: hello\r\n\r\nbody\r\n".utf8))
+        report.kind = .delay(retryUntil: Date(timeIntervalSince1970: 1_800_432_000))
+        let text = String(decoding: report.render(boundary: "B"), as: UTF8.self)
+        #expect(text.contains("Subject: Delayed Mail (still being retried)\r\n"))
+        #expect(text.contains("THIS IS A WARNING ONLY"))
+        #expect(text.contains("Final-Recipient: rfc822; x@remote.test\r\nAction: delayed\r\nStatus: 4.3.0\r\n"
+                              + "Diagnostic-Code: smtp; 451 4.3.0 try later\r\nWill-Retry-Until: Wed, 20 Jan 2027 08:00:00 +0000\r\n"))
+        #expect(text.contains("Final-Recipient: rfc822; y@remote.test\r\nAction: delayed\r\nStatus: 4.0.0\r\n"))
+        #expect(!text.contains("Action: failed"))
     }
 }

@@ -8,12 +8,14 @@ publishes exactly what `petrel dkim keygen` printed.
                     part changes. Also: key rotation (inactive keys are not used), the record and
                     list commands, keys from openssl imported with their public keys intact.
   PostfixEndToEnd   the issue's end-to-end case: submitted on 587, delivered over STARTTLS to a
-                    real Postfix on 127.0.0.6 (root only, as Postfix is), verified there.
+                    real Postfix on 127.0.0.6 (root only, as Postfix is), verified there; and
+                    one cached connection carrying the mail for two domains on that MX.
 """
 
 import base64
 import json
 import os
+import re
 import smtplib
 import subprocess
 import tempfile
@@ -89,7 +91,9 @@ class DKIMPeers:
                     # made for a rotation: published, but not yet signing
                     "next": cls.keygen(DOMAIN, "--algorithm", "ed25519", "--selector", "next", "--inactive")}
         cls.port = free_port([cls.mx_address])
-        records = [("MX", cls.peer_domain, 10, "mx." + cls.peer_domain), ("A", "mx." + cls.peer_domain, cls.mx_address)]
+        records = [("MX", cls.peer_domain, 10, "mx." + cls.peer_domain), ("A", "mx." + cls.peer_domain, cls.mx_address),
+                   # a second domain on the same MX host (connection reuse)
+                   ("MX", "second-" + cls.peer_domain, 10, "mx." + cls.peer_domain)]
         records += [("TXT", k["name"], k["record"]) for k in cls.keys.values()]
         cls.dns = DnsServer(records)
         cls.dns.start()
@@ -228,13 +232,29 @@ class PostfixEndToEnd(DKIMPeers, unittest.TestCase):
 
     @classmethod
     def start_peer(cls, port):
-        return PostfixInstance(cls.mx_address, port, domain=cls.peer_domain, tls="may").start()
+        return PostfixInstance(cls.mx_address, port, domain=[cls.peer_domain, "second-" + cls.peer_domain],
+                               tls="may").start()
+
+    def test_one_connection_carries_mail_for_two_domains_on_one_mx(self):
+        submit(self.node.ports["submission"], ["dan@peer.test", "dan@second-peer.test"], message("reuse", "peer.test"))
+        self.assertEqual(len(self.peer.wait_for_messages(1, recipient="dan@second-peer.test")), 1)
+        self.assertEqual(len(self.peer.messages(recipient="dan@peer.test")), 1)
+        # smtpd's summary of each session: the second transaction came on the first one's
+        # connection, after an RSET; the idle connection was then closed with QUIT.
+        sessions = lambda: [dict(re.findall(r"(\w+)=(\d+)", line)) for line in self.peer.log().splitlines()
+                            if "disconnect from" in line]
+        self.peer.wait_for_log(r"disconnect from .* mail=[2-9]")
+        reused = [s for s in sessions() if int(s.get("mail", 0)) >= 2]
+        self.assertTrue(reused, self.peer.log()[-3000:])
+        for s in reused:
+            self.assertEqual(int(s["rset"]), int(s["mail"]) - 1, s)
+            self.assertEqual(s.get("quit"), "1", s)
+            self.assertEqual(s.get("starttls"), "1", s)
 
     def test_submitted_on_587_reaches_postfix_over_starttls_dkim_signed(self):
         submit(self.node.ports["submission"], ["bob@peer.test", "carol@peer.test"], message("e2e-postfix", "peer.test"))
-        delivered = self.peer.wait_for_messages(2, timeout=TIMEOUT)
         for recipient in ("bob@peer.test", "carol@peer.test"):
-            [data] = [m for m in delivered if ("Delivered-To: " + recipient).encode() in m]
+            [data] = self.peer.wait_for_messages(1, timeout=TIMEOUT, recipient=recipient)
             head = data.split(b"\r\n\r\n", 1)[0].decode()
             self.assertIn("Return-Path: <%s>" % USER, head)
             # Postfix's own Received line: Petrel came over TLS, with ESMTPS.

@@ -4,7 +4,7 @@ pointing at 127.0.0.x) and hands the message to a real SMTP peer (Postfix's smtp
 Covered: delivery to the MX, the next MX when the first is down, the implicit MX (no MX
 record), a 4xx kept in the queue for the retry schedule, a 5xx and a null MX bounced to the
 sender's INBOX as an RFC 3464 report (parsed with Python's email package), an unknown domain,
-and a relay host with AUTH.
+a relay host with AUTH, and the delay warning.
 
 The outbound nodes run on a database of their own (petrel_outbound), so that their queue
 workers never touch what the other interop tests queue. Peers: outbound_peers.py.
@@ -227,6 +227,43 @@ class RelayHostDelivery(OutboundTests, unittest.TestCase):
         self.assertEqual(got[0].rcpt_to, ["ivy@anywhere.test"])
         token = base64.b64encode(b"\0relay-user\0relay-pass").decode()
         self.assertIn("AUTH PLAIN " + token, sink.auth_commands())
+
+
+class DelayWarning(OutboundTests, unittest.TestCase):
+    """delivery.delay_warning: one RFC 3464 report with Action: delayed, however many retries."""
+
+    delivery = {"delay_warning": '"1s"'}
+
+    def test_one_delay_warning_while_retrying(self):
+        mark = marker()
+        queue_id = self.submit("jack@soft.test", mark)
+        self.wait_for("the first attempt", lambda: [r for r in self.queue_rows(queue_id) if r[1] == "1"])
+        time.sleep(1.2)   # older than delay_warning, whenever the first attempt was
+        for attempt in ("2", "3"):
+            subprocess.run([BIN, "queue", "flush", queue_id], check=True, capture_output=True, timeout=60,
+                           env=petrel_env(environment().cli_config, self.db.url))
+            self.wait_for("attempt " + attempt, lambda: [r for r in self.queue_rows(queue_id) if r[1] == attempt])
+        report = self.bounce_for(mark)
+        self.assertIsNotNone(report, self.node.log()[-3000:])
+        self.assertEqual(report["Subject"], "Delayed Mail (still being retried)")
+        self.assertEqual(report["Return-Path"], "<>")
+        self.assertEqual(report["Delivered-To"], USER)
+        parts = list(report.iter_parts())
+        self.assertEqual([p.get_content_type() for p in parts],
+                         ["text/plain", "message/delivery-status", "text/rfc822-headers"])
+        blocks = parts[1].get_payload()
+        self.assertEqual(blocks[1]["Final-Recipient"], "rfc822; jack@soft.test")
+        self.assertEqual(blocks[1]["Action"], "delayed")
+        self.assertEqual(blocks[1]["Status"], "4.3.0")
+        self.assertIn("450 4.3.0", blocks[1]["Diagnostic-Code"])
+        self.assertTrue(blocks[1]["Will-Retry-Until"])
+        # Only one, and the message is still queued.
+        count = self.db.sql("""
+            SELECT count(*) FROM messages m JOIN message_bodies b ON b.id = m.body_id
+            WHERE position(convert_to(:'mark', 'UTF8') IN b.raw) > 0
+              AND position(convert_to('Action: delayed', 'UTF8') IN b.raw) > 0;""", mark=mark)
+        self.assertEqual(count, [["1"]])
+        self.assertEqual(self.db.sql("SELECT delay_warned FROM outbound_messages WHERE id = :'q';", q=queue_id), [["t"]])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
 import Foundation
 import MailCore
 
-/// A non-delivery report (RFC 3464 `multipart/report; report-type=delivery-status`, RFC 6522):
-/// a human-readable part, the machine-readable delivery status with one block per failed
-/// recipient, and the original message's header (`text/rfc822-headers`).
+/// A delivery status notification (RFC 3464 `multipart/report; report-type=delivery-status`,
+/// RFC 6522): a human-readable part, the machine-readable delivery status with one block per
+/// recipient, and the original message's header (`text/rfc822-headers`). Either a bounce
+/// (`Action: failed`) or a delay warning (`Action: delayed`, with `Will-Retry-Until`).
 public struct DeliveryStatusNotification: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case failure
+        /// Still queued; retried until the date (then bounced).
+        case delay(retryUntil: Date)
+    }
+
     public struct Failure: Sendable, Equatable {
         public var recipient: String
         /// What the next hop or Petrel said: "550 5.1.1 <x@y>: unknown user", or a reason of ours.
@@ -15,8 +22,9 @@ public struct DeliveryStatusNotification: Sendable {
             self.diagnostic = diagnostic
         }
 
-        /// The RFC 3463 status: the enhanced code in the diagnostic when it has one, else 5.0.0.
-        var status: String {
+        /// The RFC 3463 status: the enhanced code in the diagnostic when it has one, else
+        /// 5.0.0 (4.0.0 in a delay warning).
+        func status(default fallback: String = "5.0.0") -> String {
             let words = diagnostic.split(separator: " ")
             for word in words.prefix(4) {
                 let parts = word.split(separator: ".", omittingEmptySubsequences: false)
@@ -25,7 +33,7 @@ public struct DeliveryStatusNotification: Sendable {
                     return parts.joined(separator: ".")
                 }
             }
-            return "5.0.0"
+            return fallback
         }
 
         /// An SMTP reply (it starts with a 5xx/4xx code) goes into Diagnostic-Code.
@@ -44,9 +52,11 @@ public struct DeliveryStatusNotification: Sendable {
     public var queueID: String
     public var originalSender: String
     public var arrivalDate: Date
+    /// The recipients reported on (failed, or delayed).
     public var failures: [Failure]
     /// The original message (its header is attached).
     public var original: [UInt8]
+    public var kind: Kind = .failure
 
     public init(reportingMTA: String, queueID: String, originalSender: String, arrivalDate: Date, failures: [Failure],
                 original: [UInt8]) {
@@ -64,7 +74,10 @@ public struct DeliveryStatusNotification: Sendable {
         var text = ""
         text += "From: Mail Delivery System <MAILER-DAEMON@\(reportingMTA)>" + crlf
         text += "To: <\(Self.clean(originalSender))>" + crlf
-        text += "Subject: Undelivered Mail Returned to Sender" + crlf
+        switch kind {
+        case .failure: text += "Subject: Undelivered Mail Returned to Sender" + crlf
+        case .delay: text += "Subject: Delayed Mail (still being retried)" + crlf
+        }
         text += "Date: \(RFC5322Date.string(date))" + crlf
         text += "Message-ID: <\(queueID).\(Int(date.timeIntervalSince1970))@\(reportingMTA)>" + crlf
         text += "Auto-Submitted: auto-replied" + crlf
@@ -78,8 +91,18 @@ public struct DeliveryStatusNotification: Sendable {
         text += "Content-Type: text/plain; charset=utf-8" + crlf
         text += "Content-Transfer-Encoding: 8bit" + crlf + crlf
         text += "This is the mail system at host \(reportingMTA)." + crlf + crlf
-        text += "Your message could not be delivered to one or more recipients." + crlf
-        text += "It is attached below (its header only)." + crlf + crlf
+        switch kind {
+        case .failure:
+            text += "Your message could not be delivered to one or more recipients." + crlf
+            text += "It is attached below (its header only)." + crlf + crlf
+        case .delay(let until):
+            text += "####################################################################" + crlf
+            text += "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #" + crlf
+            text += "####################################################################" + crlf + crlf
+            text += "Your message could not be delivered yet to one or more recipients." + crlf
+            text += "It will be retried until \(RFC5322Date.string(until))." + crlf
+            text += "Its header is attached below." + crlf + crlf
+        }
         for failure in failures {
             text += "<\(Self.clean(failure.recipient))>: \(Self.clean(failure.diagnostic))" + crlf
         }
@@ -93,12 +116,19 @@ public struct DeliveryStatusNotification: Sendable {
         for failure in failures {
             text += crlf
             text += "Final-Recipient: rfc822; \(Self.clean(failure.recipient))" + crlf
-            text += "Action: failed" + crlf
-            text += "Status: \(failure.status)" + crlf
+            switch kind {
+            case .failure:
+                text += "Action: failed" + crlf
+                text += "Status: \(failure.status())" + crlf
+            case .delay:
+                text += "Action: delayed" + crlf
+                text += "Status: \(failure.status(default: "4.0.0"))" + crlf
+            }
             if let reply = failure.smtpReply { text += "Diagnostic-Code: smtp; \(Self.clean(reply))" + crlf }
+            if case .delay(let until) = kind { text += "Will-Retry-Until: \(RFC5322Date.string(until))" + crlf }
         }
         text += crlf + "--\(boundary)" + crlf
-        text += "Content-Description: Undelivered Message Headers" + crlf
+        text += "Content-Description: \(kind == .failure ? "Undelivered" : "Delayed") Message Headers" + crlf
         text += "Content-Type: text/rfc822-headers" + crlf + crlf
         var out = Array(text.utf8)
         out += Self.header(of: original)

@@ -28,6 +28,15 @@ public struct QueueWorker: Sendable {
         public var maximumAge: Duration = .seconds(5 * 86400)
         /// Reporting-MTA of bounces.
         public var hostname: String
+        /// Deliveries to one recipient domain at once, per node (Postfix's
+        /// default_destination_concurrency_limit).
+        public var destinationConcurrency = 20
+        /// Least time between deliveries to one domain, per node; above zero, one at a time
+        /// (Postfix's default_destination_rate_delay). Zero: no delay.
+        public var destinationRateDelay: Duration = .zero
+        /// When set, a sender whose message is still deferred this long after it arrived gets
+        /// one delay warning (Postfix's delay_warning_time; off by default, as there).
+        public var delayWarning: Duration?
 
         public init(owner: String, hostname: String) {
             self.owner = owner
@@ -48,6 +57,7 @@ public struct QueueWorker: Sendable {
     let client: SMTPClient
     let bounces: BounceSender
     let signer: OutboundSigner
+    let limiter: DestinationLimiter
     let logger: Logger
 
     public init(settings: Settings, database: Database, router: Router, client: SMTPClient, bounces: BounceSender,
@@ -58,6 +68,7 @@ public struct QueueWorker: Sendable {
         self.client = client
         self.bounces = bounces
         self.signer = OutboundSigner(database: database)
+        self.limiter = DestinationLimiter(concurrency: settings.destinationConcurrency, rateDelay: settings.destinationRateDelay)
         self.logger = logger
     }
 
@@ -73,6 +84,7 @@ public struct QueueWorker: Sendable {
             }
             if worked == 0 { try? await Task.sleep(for: settings.pollInterval) }
         }
+        await client.closeConnections()
     }
 
     /// One round: claims due recipients and delivers them. Returns how many messages it handled.
@@ -126,14 +138,18 @@ public struct QueueWorker: Sendable {
             let envelope = OutboundEnvelope(queueID: message.id, sender: message.sender, recipients: recipients.map(\.address),
                                             body8bit: message.body8bit, smtputf8: message.smtputf8)
             // DNS wants the A-label form of an internationalised domain.
-            switch await router.plan(for: (try? DomainName(domain))?.ascii ?? domain) {
-            case .hops(let hops):
-                outcomes.merge(await client.deliver(envelope, message: signed, hops: hops)) { $1 }
-            case .permanentFailure(let reason):
-                for r in recipients { outcomes[r.address] = .failed(reason) }
-            case .temporaryFailure(let reason):
-                for r in recipients { outcomes[r.address] = .deferred(reason) }
+            let destination = (try? DomainName(domain))?.ascii ?? domain
+            let result = await limiter.with(destination) { [router, client] () -> [String: RecipientOutcome] in
+                switch await router.plan(for: destination) {
+                case .hops(let hops):
+                    return await client.deliver(envelope, message: signed, hops: hops)
+                case .permanentFailure(let reason):
+                    return Dictionary(uniqueKeysWithValues: recipients.map { ($0.address, .failed(reason)) })
+                case .temporaryFailure(let reason):
+                    return Dictionary(uniqueKeysWithValues: recipients.map { ($0.address, .deferred(reason)) })
+                }
             }
+            outcomes.merge(result) { $1 }
         }
         await record(message, outcomes: outcomes, raw: raw, log: log)
     }
@@ -176,11 +192,37 @@ public struct QueueWorker: Sendable {
                 }
             }
         }
+        let warned = await warnOfDelay(message, results: results, raw: raw, now: now, log: log)
         do {
-            try await queue.record(messageID: message.id, owner: settings.owner, results: results)
+            try await queue.record(messageID: message.id, owner: settings.owner, results: results, delayWarned: warned)
         } catch {
             log.error("outcome not recorded (the lease will run out and the recipients be tried again)",
                       metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sends the one delay warning of a message whose recipients are still deferred
+    /// `delayWarning` after it arrived. Returns whether it went (or needs no sending again).
+    func warnOfDelay(_ message: QueuedMessage, results: [String: QueueResult], raw: [UInt8], now: Date,
+                     log: Logger) async -> Bool {
+        guard let warning = settings.delayWarning, !message.delayWarned,
+              now.timeIntervalSince(message.createdAt) >= Double(warning.components.seconds) else { return false }
+        let delayed = message.recipients.compactMap { recipient -> DeliveryStatusNotification.Failure? in
+            guard case .retry(_, let error) = results[recipient.address] else { return nil }
+            return .init(recipient: recipient.address, diagnostic: error)
+        }
+        guard !delayed.isEmpty else { return false }
+        var report = DeliveryStatusNotification(reportingMTA: settings.hostname, queueID: message.id,
+                                                originalSender: message.sender, arrivalDate: message.createdAt,
+                                                failures: delayed, original: raw)
+        report.kind = .delay(retryUntil: message.createdAt.addingTimeInterval(Double(settings.maximumAge.components.seconds)))
+        do {
+            try await bounces.send(report)
+            log.info("delay warning sent", metadata: ["to": "\(message.sender)", "delayed": "\(delayed.count)"])
+            return true
+        } catch {
+            log.warning("delay warning not sent, will try at the next attempt", metadata: ["error": "\(error)"])
+            return false
         }
     }
 

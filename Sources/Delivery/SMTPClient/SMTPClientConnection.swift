@@ -17,7 +17,7 @@ public struct SMTPClientReply: Sendable, CustomStringConvertible {
 /// An outbound SMTP connection: bounded reply reading with a deadline per reply, raw writes,
 /// and STARTTLS. Replies longer than `maximumLineLength` per line or `maximumLines` lines are a
 /// protocol error, so a hostile server cannot make the client buffer without end.
-final class SMTPClientConnection {
+final class SMTPClientConnection: @unchecked Sendable {   // one task at a time (sessions are handed over whole)
     static let maximumLineLength = 4096
     static let maximumLines = 200
 

@@ -71,10 +71,13 @@ enum NodeServices {
         worker.pollInterval = .seconds(d.pollSeconds)
         worker.concurrency = d.concurrency
         worker.batchSize = d.batchSize
+        worker.destinationConcurrency = d.destinationConcurrency
+        worker.destinationRateDelay = d.destinationRateDelay
+        worker.delayWarning = d.delayWarning
         var log = logger
         log[metadataKey: "service"] = "queue"
         return QueueWorker(settings: worker, database: database, router: router,
-                           client: SMTPClient(settings: client, logger: log),
+                           client: SMTPClient(settings: client, logger: log, reuseConnections: d.connectionReuse),
                            bounces: BounceSender(database: database, limits: configuration.resolution, logger: log), logger: log)
     }
 

@@ -17,6 +17,11 @@ struct DeliverySettings: Sendable {
     var batchSize = 100
     var connectTimeoutSeconds = 30
     var commandTimeoutSeconds = 300
+    var destinationConcurrency = 20
+    var destinationRateDelay: Duration = .zero
+    var connectionReuse = true
+    /// nil: no delay warnings.
+    var delayWarning: Duration?
 }
 
 extension PetrelConfiguration {
@@ -64,6 +69,14 @@ extension PetrelConfiguration {
         if let n = try reader.int("delivery.concurrency", 1...1000) { d.concurrency = n }
         if let n = try reader.int("delivery.connect_timeout", 1...600) { d.connectTimeoutSeconds = n }
         if let n = try reader.int("delivery.command_timeout", 1...3600) { d.commandTimeoutSeconds = n }
+        if let n = try reader.int("delivery.destination_concurrency", 1...1000) { d.destinationConcurrency = n }
+        if let text = try reader.string("delivery.destination_rate_delay"), text != "0" {
+            d.destinationRateDelay = try Self.duration(text, key: "delivery.destination_rate_delay")
+        }
+        if let reuse = try reader.bool("delivery.connection_reuse") { d.connectionReuse = reuse }
+        if let text = try reader.string("delivery.delay_warning"), text != "0" {
+            d.delayWarning = try Self.duration(text, key: "delivery.delay_warning")
+        }
         delivery = d
     }
 
