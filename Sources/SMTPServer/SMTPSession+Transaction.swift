@@ -190,6 +190,12 @@ extension SMTPSession {
         log[metadataKey: "queue_id"] = "\(queueID)"
         let sender: String
         if case .mailbox(let m) = transaction.sender { sender = m.description } else { sender = "" }
+        let hops = TraceHeaders.hopCount(body)
+        if hops >= TraceHeaders.maximumHops {
+            // RFC 5321 §6.3: a loop; refused rather than passed on once more.
+            log.notice("refused: too many hops", metadata: ["from": "<\(sender)>", "received_fields": "\(hops)"])
+            return reply(SMTPReply(554, "5.4.6", "Error: too many hops (\(hops) Received fields): a mail loop"))
+        }
         var tlsVersion = await connection.tlsVersion()
         if let version = tlsVersion, let cipher = await connection.tlsCipher() { tlsVersion = "\(version) with cipher \(cipher)" }
         let received = TraceHeaders.received(

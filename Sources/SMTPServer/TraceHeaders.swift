@@ -30,4 +30,26 @@ enum TraceHeaders {
     static func sanitize(_ text: String) -> String {
         String(text.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.prefix(255).map(Character.init))
     }
+
+    /// RFC 5321 §6.3: a message that has passed this many hosts is in a loop. The RFC asks
+    /// for a threshold of at least 100 Received fields (Postfix's hopcount_limit is 50).
+    static let maximumHops = 100
+
+    /// The Received fields in the header section of `message` (up to its first empty line).
+    static func hopCount(_ message: [UInt8]) -> Int {
+        var count = 0
+        var lineStart = 0
+        let prefix = Array("received:".utf8)
+        while lineStart < message.count {
+            let end = message[lineStart...].firstIndex(of: 10) ?? message.count
+            let line = message[lineStart..<end]
+            if line.isEmpty || line == [13] { break }   // the end of the header section
+            if line.count >= prefix.count,
+               zip(line.prefix(prefix.count), prefix).allSatisfy({ ($0 | 0x20) == $1 }) {
+                count += 1
+            }
+            lineStart = end + 1
+        }
+        return count
+    }
 }

@@ -1,5 +1,6 @@
 @testable import Delivery
 import Foundation
+import Logging
 import NIOCore
 import Testing
 
@@ -68,5 +69,30 @@ import Testing
                               + "Diagnostic-Code: smtp; 451 4.3.0 try later\r\nWill-Retry-Until: Wed, 20 Jan 2027 08:00:00 +0000\r\n"))
         #expect(text.contains("Final-Recipient: rfc822; y@remote.test\r\nAction: delayed\r\nStatus: 4.0.0\r\n"))
         #expect(!text.contains("Action: failed"))
+    }
+
+    @Test func aRouteOnlyToThisNodeBouncesAsALoop() async {
+        var settings = SMTPClient.Settings(heloName: "mx.test")
+        settings.connectTimeout = .seconds(2)
+        settings.ownEndpoints = OwnEndpoints(listening: [("0.0.0.0", 25), ("127.0.0.1", 2525)],
+                                             interfaceAddresses: { ["127.0.0.1", "127.0.0.9", "::1"] })
+        #expect(settings.ownEndpoints.contains(address: "127.0.0.9", port: 25))
+        #expect(settings.ownEndpoints.contains(address: "0:0:0:0:0:0:0:1", port: 25))   // ::1, written out
+        #expect(!settings.ownEndpoints.contains(address: "127.0.0.9", port: 2525))
+        #expect(!settings.ownEndpoints.contains(address: "127.0.0.10", port: 25))
+        let client = SMTPClient(settings: settings, logger: Logger(label: "test"), reuseConnections: false)
+        let envelope = OutboundEnvelope(queueID: "Q", sender: "a@local.test", recipients: ["x@self.test"],
+                                        body8bit: false, smtputf8: false)
+        let message = Array("Subject: x\r\n\r\nbody\r\n".utf8)
+        let own = Router.Hop(host: "mx.self.test", addresses: ["127.0.0.1", "127.0.0.9"], port: 25, tls: .may)
+        let outcomes = await client.deliver(envelope, message: message, hops: [own])
+        #expect(outcomes["x@self.test"] == .failed(
+            "554 5.4.6 mail loops back to myself: mx.self.test[127.0.0.1]:25, mx.self.test[127.0.0.9]:25 is this node"))
+        // With another hop besides (nothing listens there): tried, so only deferred.
+        let other = Router.Hop(host: "mx2.self.test", addresses: ["127.0.0.10"], port: 25, tls: .may)
+        guard case .deferred = await client.deliver(envelope, message: message, hops: [own, other])["x@self.test"] else {
+            Issue.record("expected a deferral")
+            return
+        }
     }
 }

@@ -39,6 +39,26 @@ struct SMTPLimitsTests {
         }
     }
 
+    @Test func aMessageThatLoopedIsRefused() async throws {
+        try await SMTPTestNode.run { node in
+            let c = try await node.client()
+            let trace = { (n: Int) in String(repeating: "Received: from a.test by b.test; Mon, 23 Nov 2026 10:00:00 +0000\r\n", count: n) }
+            // 99 Received fields (and ours makes 100): still delivered. 100: a loop (RFC 5321 §6.3).
+            for (fields, code) in [(99, 250), (100, 554)] {
+                try await c.command("MAIL FROM:<a@remote.test>")
+                try await c.command("RCPT TO:<demo@example.test>")
+                #expect(try await c.command("DATA").code == 354)
+                // A "received:" in the body is not a trace field.
+                try await c.send(trace(fields) + "Subject: hops \(fields)\r\n\r\nreceived: body\r\n.\r\n")
+                let reply = try await c.reply()
+                #expect(reply.code == code, "\(fields): \(reply)")
+                if code == 554 { #expect(reply.description.hasPrefix("554 5.4.6")) }
+            }
+            #expect(try await node.inbox("demo@example.test").count == 1)
+            #expect(try await c.command("NOOP").code == 250)   // the session goes on
+        }
+    }
+
     @Test func junkAfterTheEndOfDataIsAnotherCommand() async throws {
         try await SMTPTestNode.run { node in
             let c = try await node.client()

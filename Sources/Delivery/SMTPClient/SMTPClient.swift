@@ -47,6 +47,9 @@ public struct SMTPClient: Sendable {
         public var commandTimeout: TimeAmount = .minutes(5)
         public var dataInitiationTimeout: TimeAmount = .minutes(2)
         public var dataTerminationTimeout: TimeAmount = .minutes(10)
+        /// This node's own SMTP listeners: a hop there is skipped, and a route of nothing else
+        /// bounces (a mail loop).
+        public var ownEndpoints = OwnEndpoints()
 
         public init(heloName: String) {
             self.heloName = heloName
@@ -72,8 +75,15 @@ public struct SMTPClient: Sendable {
     /// gets an outcome.
     public func deliver(_ envelope: OutboundEnvelope, message: [UInt8], hops: [Router.Hop]) async -> [String: RecipientOutcome] {
         var lastError = "no next hop"
+        var looping: [String] = []
+        var tried = false
         for hop in hops {
             for address in hop.addresses {
+                if settings.ownEndpoints.contains(address: address, port: hop.port) {
+                    looping.append("\(hop.host)[\(address)]:\(hop.port)")
+                    continue
+                }
+                tried = true
                 var log = logger
                 log[metadataKey: "queue_id"] = "\(envelope.queueID)"
                 log[metadataKey: "relay"] = "\(hop.host)[\(address)]:\(hop.port)"
@@ -103,6 +113,11 @@ public struct SMTPClient: Sendable {
                 }
                 log.info("next hop failed", metadata: ["error": "\(lastError)"])
             }
+        }
+        if !tried && !looping.isEmpty {
+            // Every next hop is this node (a misconfigured MX or transport): it would only loop.
+            let reason = "554 5.4.6 mail loops back to myself: \(looping.joined(separator: ", ")) is this node"
+            return Dictionary(uniqueKeysWithValues: envelope.recipients.map { ($0, .failed(reason)) })
         }
         return Dictionary(uniqueKeysWithValues: envelope.recipients.map { ($0, .deferred(lastError)) })
     }

@@ -63,6 +63,8 @@ enum NodeServices {
         var client = SMTPClient.Settings(heloName: configuration.hostname)
         client.connectTimeout = .seconds(Int64(d.connectTimeoutSeconds))
         client.commandTimeout = .seconds(Int64(d.commandTimeoutSeconds))
+        client.ownEndpoints = OwnEndpoints(listening: configuration.listeners
+            .filter { $0.enabled && $0.smtpRole != nil }.map { ($0.address, $0.port) })
         var worker = QueueWorker.Settings(owner: "\(configuration.hostname)/\(getpid())/\(UInt32.random(in: 0...UInt32.max))",
                                           hostname: configuration.hostname)
         if let schedule = d.retrySchedule { worker.retrySchedule = schedule }
