@@ -83,6 +83,10 @@ class DKIMPeers:
         raise NotImplementedError
 
     @classmethod
+    def more_delivery_settings(cls):
+        return {}
+
+    @classmethod
     def setUpClass(cls):
         environment()
         cls.db = OutboundDatabase()
@@ -98,9 +102,10 @@ class DKIMPeers:
         cls.dns = DnsServer(records)
         cls.dns.start()
         cls.peer = cls.start_peer(cls.port)
-        cls.node = Node(cls.__name__, database_url=cls.db.url,
-                        delivery={"enabled": "true", "nameservers": '"127.0.0.1:%d"' % cls.dns.port, "port": cls.port,
-                                  "poll_interval": 1, "retry_schedule": '"1h"', "connect_timeout": 5})
+        delivery = {"enabled": "true", "nameservers": '"127.0.0.1:%d"' % cls.dns.port, "port": cls.port,
+                    "poll_interval": 1, "retry_schedule": '"1h"', "connect_timeout": 5}
+        delivery.update(cls.more_delivery_settings())
+        cls.node = Node(cls.__name__, database_url=cls.db.url, delivery=delivery)
         cls.node.start()
 
     @classmethod
@@ -263,6 +268,31 @@ class PostfixEndToEnd(DKIMPeers, unittest.TestCase):
             self.assertIn("with ESMTPS", received)
             self.assertIn("Grüße aus Zürich".encode(), data)
             self.assert_signed(data, ["rsa1", "ed1"])
+
+
+@unittest.skipUnless(is_root(), "PostfixInstance needs root: `postfix` is reserved for the superuser")
+class PostfixRelayRequiredTLS(DKIMPeers, unittest.TestCase):
+    """Everything through a relay host with relay_tls: encrypt; the relay (Postfix with
+    smtpd_tls_security_level = encrypt) refuses mail without TLS, so delivery proves it."""
+
+    mx_address = "127.0.0.7"
+    peer_domain = "relayed.test"
+
+    @classmethod
+    def start_peer(cls, port):
+        return PostfixInstance(cls.mx_address, port, domain=cls.peer_domain, tls="encrypt").start()
+
+    @classmethod
+    def more_delivery_settings(cls):
+        return {"relay_host": '"[%s]:%d"' % (cls.mx_address, cls.port), "relay_tls": "encrypt"}
+
+    def test_delivered_through_the_relay_over_required_tls(self):
+        submit(self.node.ports["submission"], ["eve@relayed.test"], message("relay-tls", "relayed.test"))
+        [data] = self.peer.wait_for_messages(1, timeout=TIMEOUT, recipient="eve@relayed.test")
+        received = data.split(b"\r\n\r\n", 1)[0].decode().split("Received: ", 2)[1]
+        self.assertIn("(using TLSv1.3 with cipher", received)
+        self.assertIn("with ESMTPS", received)
+        self.assert_signed(data, ["rsa1", "ed1"])
 
 
 if __name__ == "__main__":

@@ -229,6 +229,20 @@ class RelayHostDelivery(OutboundTests, unittest.TestCase):
         self.assertIn("AUTH PLAIN " + token, sink.auth_commands())
 
 
+class RequiredTLSRelay(OutboundTests, unittest.TestCase):
+    """relay_tls: encrypt to a relay host that offers no STARTTLS (smtp-sink): nothing is sent,
+    the mail waits with the reason. (A relay that does offer it: test_dkim.PostfixRelayRequiredTLS.)"""
+
+    delivery = {"relay_host": '"[127.0.0.2]"', "relay_tls": "encrypt"}
+
+    def test_no_starttls_no_delivery(self):
+        mark = marker()
+        queue_id = self.submit("kim@anywhere.test", mark)
+        rows = self.wait_for("the first attempt", lambda: [r for r in self.queue_rows(queue_id) if r[1] == "1"])
+        self.assertIn("TLS is required", rows[0][2])
+        self.assertEqual(self.received_by(self.sinks["127.0.0.2"], mark), [])
+
+
 class DelayWarning(OutboundTests, unittest.TestCase):
     """delivery.delay_warning: one RFC 3464 report with Action: delayed, however many retries."""
 

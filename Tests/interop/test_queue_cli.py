@@ -75,5 +75,18 @@ class QueueCLI(NodeTests, unittest.TestCase):
         self.assertIn(b"give a queue id or --all", r.stderr)
 
 
+    def test_delete_all(self):
+        first, _ = self.queue_one(["v@queue-e.test"])
+        second, _ = self.queue_one(["u@queue-f.test", "t@queue-g.test"])
+        before = int(psql("SELECT count(*) FROM outbound_messages;")[0][0])
+        self.assertGreaterEqual(before, 2)
+        self.assertIn("%d message(s) deleted" % before, petrel("queue", "delete", "--all"))
+        self.assertEqual(psql("SELECT count(*) FROM outbound_messages;"), [["0"]])
+        self.assertEqual(psql("SELECT count(*) FROM outbound_recipients;"), [["0"]])
+        self.assertEqual(petrel("queue", "list").strip(), "Mail queue is empty")
+        self.assertNotEqual(petrel_run("queue", "show", first).returncode, 0)
+        self.assertNotEqual(petrel_run("queue", "show", second).returncode, 0)
+
+
 if __name__ == "__main__":
     unittest.main()
