@@ -35,6 +35,8 @@ RECORDS = [
     ("MX", "soft.test", 10, "mx.soft.test"), ("A", "mx.soft.test", "127.0.0.4"),
     ("MX", "hard.test", 10, "mx.hard.test"), ("A", "mx.hard.test", "127.0.0.5"),
     ("NULLMX", "nullmx.test"),
+    # The preferred MX answers 4xx to RCPT: the backup MX takes the recipient in the same attempt.
+    ("MX", "backup.test", 10, "mx.soft.test"), ("MX", "backup.test", 20, "mx.ok.test"),
 ]
 
 
@@ -182,6 +184,14 @@ class MXDelivery(OutboundTests, unittest.TestCase):
         self.submit("dave@implicit.test", mark)
         got = self.wait_for("delivery to the domain's address", lambda: self.received_by(self.sinks["127.0.0.2"], mark))
         self.assertEqual(got[0].rcpt_to, ["dave@implicit.test"])
+
+    def test_a_4xx_recipient_goes_to_the_backup_mx_at_once(self):
+        mark = marker()
+        queue_id = self.submit("lee@backup.test", mark)
+        got = self.wait_for("delivery to the backup MX", lambda: self.received_by(self.sinks["127.0.0.2"], mark))
+        self.assertEqual(got[0].rcpt_to, ["lee@backup.test"])
+        self.wait_for("the queue row to go", lambda: not self.queue_rows(queue_id))
+        self.assertIsNone(self.bounce_for(mark))
 
     def test_4xx_stays_queued_for_the_retry_schedule(self):
         mark = marker()

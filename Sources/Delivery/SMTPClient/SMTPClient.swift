@@ -71,12 +71,25 @@ public struct SMTPClient: Sendable {
     }
 
     /// Delivers `message` (CR LF lines, not yet dot-stuffed) for `envelope` through the first
-    /// hop that takes it, on a cached session to an address when there is one. Every recipient
-    /// gets an outcome.
+    /// hop that takes it, on a cached session to an address when there is one. Recipients a
+    /// server deferred (4xx to RCPT or to the data) are offered to the next address and host in
+    /// the same attempt, as Postfix does: a backup MX may take them now. Every recipient gets
+    /// an outcome: the last server's word on it, or the last connection problem.
     public func deliver(_ envelope: OutboundEnvelope, message: [UInt8], hops: [Router.Hop]) async -> [String: RecipientOutcome] {
         var lastError = "no next hop"
         var looping: [String] = []
         var tried = false
+        var pending = envelope
+        var outcomes: [String: RecipientOutcome] = [:]
+        /// Takes a transaction's outcomes; true when nothing is left to place.
+        func settle(_ got: [String: RecipientOutcome]) -> Bool {
+            outcomes.merge(got) { $1 }
+            pending.recipients = pending.recipients.filter {
+                if case .deferred = got[$0] ?? .deferred("") { return true }
+                return false
+            }
+            return pending.recipients.isEmpty
+        }
         for hop in hops {
             for address in hop.addresses {
                 if settings.ownEndpoints.contains(address: address, port: hop.port) {
@@ -88,30 +101,35 @@ public struct SMTPClient: Sendable {
                 log[metadataKey: "queue_id"] = "\(envelope.queueID)"
                 log[metadataKey: "relay"] = "\(hop.host)[\(address)]:\(hop.port)"
                 let endpoint = SMTPConnectionCache.Endpoint(address: address, port: hop.port, tls: hop.tls, username: hop.username)
+                var placed = false
                 if let cached = await cache?.take(endpoint) {
                     if await cached.reset() {
                         cached.logger = log
                         log.debug("reusing the connection", metadata: ["transactions": "\(cached.transactions)"])
-                        if case .outcomes(let outcomes) = await run(envelope, message: message, on: cached, lastError: &lastError) {
-                            return outcomes
+                        if case .outcomes(let got) = await run(pending, message: message, on: cached, lastError: &lastError) {
+                            if settle(got) { return outcomes }
+                            placed = true
                         }
                     } else {
                         cached.close()   // gone while idle: open a new one below
                     }
                 }
-                do {
-                    switch try await SMTPClientSession.open(hop: hop, address: address, settings: settings, group: group, logger: log) {
-                    case .ready(let session):
-                        if case .outcomes(let outcomes) = await run(envelope, message: message, on: session, lastError: &lastError) {
-                            return outcomes
+                if !placed {
+                    do {
+                        switch try await SMTPClientSession.open(hop: hop, address: address, settings: settings, group: group,
+                                                                logger: log) {
+                        case .ready(let session):
+                            if case .outcomes(let got) = await run(pending, message: message, on: session, lastError: &lastError) {
+                                if settle(got) { return outcomes }
+                            }
+                        case .tryNext(let reason):
+                            lastError = "\(hop.host)[\(address)]: \(reason)"
                         }
-                    case .tryNext(let reason):
-                        lastError = "\(hop.host)[\(address)]: \(reason)"
+                    } catch {
+                        lastError = "\(hop.host)[\(address)]:\(hop.port): \(error)"
                     }
-                } catch {
-                    lastError = "\(hop.host)[\(address)]:\(hop.port): \(error)"
                 }
-                log.info("next hop failed", metadata: ["error": "\(lastError)"])
+                log.info("next hop failed", metadata: ["error": "\(lastError)", "left": "\(pending.recipients.count)"])
             }
         }
         if !tried && !looping.isEmpty {
@@ -119,7 +137,8 @@ public struct SMTPClient: Sendable {
             let reason = "554 5.4.6 mail loops back to myself: \(looping.joined(separator: ", ")) is this node"
             return Dictionary(uniqueKeysWithValues: envelope.recipients.map { ($0, .failed(reason)) })
         }
-        return Dictionary(uniqueKeysWithValues: envelope.recipients.map { ($0, .deferred(lastError)) })
+        for recipient in pending.recipients where outcomes[recipient] == nil { outcomes[recipient] = .deferred(lastError) }
+        return outcomes
     }
 
     /// One transaction on `session`, which then goes back to the cache (or is quit); nil
