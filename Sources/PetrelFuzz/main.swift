@@ -1,4 +1,4 @@
-// libFuzzer target for Petrel's parsers (selector byte modulo 13: 0–5 the small parsers, 6 the
+// libFuzzer target for Petrel's parsers (selector byte modulo 14: 0–5 the small parsers, 6 the
 // whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
 // SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser, 11 POP3 command
 // lines, 12 DNS responses, 13 DKIM signing of a message). Built and run with `make fuzz` (docs/fuzzing.md):
