@@ -49,6 +49,10 @@ import Testing
             #expect(Self.selectors(try await signer.sign(Self.message, sender: "ann@example.test", submitted: false)) == [])
             #expect(Self.selectors(try await signer.sign(Self.message, sender: "", submitted: true)) == [])
             #expect(Self.selectors(try await signer.sign(Self.message, sender: "x@other.test", submitted: true)) == [])
+            // An internationalised domain's keys are found from its U-label as well.
+            try await directory.addDomain(try DomainName("bücher.test"))
+            _ = try await Self.store(database, "xn--bcher-kva.test", "idn", .ed25519SHA256)
+            #expect(Self.selectors(try await signer.sign(Self.message, sender: "ann@bücher.test", submitted: true)) == ["idn"])
 
             // Deactivating the newest RSA key falls back to the older active one.
             let keys = DKIMKeyStore(database: database)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MailCore
 import MailStore
 
 /// Signs outbound mail that local users submitted, with the keys of the envelope sender's
@@ -25,7 +26,9 @@ public struct OutboundSigner: Sendable {
 
     public func sign(_ raw: [UInt8], sender: String, submitted: Bool, time: Date = Date()) async throws -> Outcome {
         guard submitted, let at = sender.lastIndex(of: "@") else { return .message(raw, selectors: []) }
-        let domain = String(sender[sender.index(after: at)...]).lowercased()
+        // Keys are kept under the A-label form of a domain (an SMTPUTF8 sender may write the U-label).
+        let written = String(sender[sender.index(after: at)...])
+        let domain = (try? DomainName(written))?.ascii ?? written.lowercased()
         let records = try await keys.signingKeys(domain: domain)
         guard !records.isEmpty else { return .message(raw, selectors: []) }
         var signing: [DKIMSigner.Key] = []
