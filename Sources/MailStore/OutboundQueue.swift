@@ -82,11 +82,25 @@ public struct OutboundQueue: Sendable {
         throw StoreError(.notFound, "message body \(bodyID) is gone")
     }
 
+    /// Takes the right to send a message's one delay warning: true for exactly one caller,
+    /// whichever node it runs on. `release` gives it back when the warning could not be sent.
+    public func claimDelayWarning(messageID: String, release: Bool = false) async throws -> Bool {
+        let rows = try await database.query("""
+            UPDATE outbound_messages SET delay_warned = \(!release) WHERE id = \(messageID) AND delay_warned = \(release)
+            RETURNING id
+            """)
+        do {
+            for try await _ in rows { return true }
+        } catch {
+            throw database.mapError(error)
+        }
+        return false
+    }
+
     /// Records an attempt's outcomes for the recipients `owner` still leases (a recipient whose
     /// lease another node took over is left to that node), and drops the message once it has
-    /// no recipient left; `delayWarned` notes that a delay warning was sent. One transaction.
-    public func record(messageID: String, owner: String, results: [String: QueueResult],
-                       delayWarned: Bool = false) async throws {
+    /// no recipient left. One transaction.
+    public func record(messageID: String, owner: String, results: [String: QueueResult]) async throws {
         var done: [String] = []
         var retry: [(String, Date, String)] = []
         for (recipient, result) in results {
@@ -96,10 +110,6 @@ public struct OutboundQueue: Sendable {
             }
         }
         try await database.transaction { connection in
-            if delayWarned {
-                try await connection.query("UPDATE outbound_messages SET delay_warned = true WHERE id = \(messageID)",
-                                           logger: database.logger)
-            }
             if !done.isEmpty {
                 try await connection.query("""
                     DELETE FROM outbound_recipients

@@ -173,4 +173,25 @@ import _CryptoExtras
         #expect(throws: (any Error).self) { try DKIMPrivateKey(algorithm: other, pem: key.pemRepresentation) }
         #expect(throws: (any Error).self) { try DKIMPrivateKey(algorithm: algorithm, pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }
     }
+
+    @Test func manyInstancesOfAFieldAreSignedUpToTheCap() throws {
+        let key = try DKIMPrivateKey.generate(.ed25519SHA256)
+        let message = Self.bytes("From: a@example.test\r\n" + String(repeating: "Cc: x@peer.test\r\n", count: 20_000)
+                                 + "Subject: many\r\n\r\nbody\r\n")
+        let fields = try DKIMSigner().signatureFields(
+            for: message, keys: [.init(domain: "example.test", selector: "s", privateKey: key)])
+        let joined = String(decoding: fields, as: UTF8.self).replacingOccurrences(of: "\r\n\t", with: "")
+        let h = joined.firstMatch(of: /h=([^;]*);/).map { String($0.1) } ?? ""
+        // The last 50 Cc fields, then one more (it selects the 51st from the bottom: still signed data).
+        #expect(h.split(separator: ":").filter { $0 == "cc" }.count == DKIMSigner.maximumInstances + 1)
+        #expect(fields.count < 2_000)
+        let (unsigned, signature) = Self.withoutSignature(String(decoding: fields.dropLast(2), as: UTF8.self))
+        var data: [UInt8] = []
+        for field in DKIMHeaderFields(message).selected(h.split(separator: ":").map(String.init)) {
+            data += DKIMCanonicalization.relaxedHeader(field)
+        }
+        data += DKIMCanonicalization.relaxedHeader(ArraySlice(unsigned.utf8)).dropLast(2)
+        guard case .ed25519(let ed) = key.backing else { return }
+        #expect(ed.publicKey.isValidSignature(signature, for: Array(SHA256.hash(data: data))))
+    }
 }

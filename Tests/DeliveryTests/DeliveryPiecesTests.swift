@@ -95,4 +95,16 @@ import Testing
             return
         }
     }
+
+    @Test func aCachedSessionServesOnlyItsOwnCredentialsAndHost() {
+        let a = Router.Hop(host: "relay.example", addresses: ["127.0.0.2"], port: 587, username: "apikey", password: "key-A",
+                           tls: .encrypt)
+        var b = a
+        b.password = "key-B"
+        var c = a
+        c.host = "other-relay.example"
+        #expect(SMTPConnectionCache.Endpoint(a, address: "127.0.0.2") == SMTPConnectionCache.Endpoint(a, address: "127.0.0.2"))
+        #expect(SMTPConnectionCache.Endpoint(a, address: "127.0.0.2") != SMTPConnectionCache.Endpoint(b, address: "127.0.0.2"))
+        #expect(SMTPConnectionCache.Endpoint(a, address: "127.0.0.2") != SMTPConnectionCache.Endpoint(c, address: "127.0.0.2"))
+    }
 }

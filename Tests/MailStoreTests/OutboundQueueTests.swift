@@ -50,4 +50,19 @@ import Testing
             #expect(try await queue.claim(owner: "node-a", limit: 10, lease: .seconds(600)).isEmpty)
         }
     }
+
+    @Test func oneNodeAtATimeWinsTheDelayWarning() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let queue = OutboundQueue(database: database)
+            _ = try await f.messages.accept(GroupCommitTests.inbound("late", to: [], remote: ["x@r.test"], queueID: "QW"))
+            #expect(try await queue.claimDelayWarning(messageID: "QW"))
+            #expect(try await !queue.claimDelayWarning(messageID: "QW"))   // the other node's turn never comes
+            #expect(try await queue.claim(owner: "n", limit: 10, lease: .seconds(60)).first?.delayWarned == true)
+            // Not sent after all: given back, and claimable once more.
+            #expect(try await queue.claimDelayWarning(messageID: "QW", release: true))
+            #expect(try await queue.claimDelayWarning(messageID: "QW"))
+            #expect(try await !queue.claimDelayWarning(messageID: "NOSUCH"))
+        }
+    }
 }

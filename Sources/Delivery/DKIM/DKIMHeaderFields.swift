@@ -58,22 +58,22 @@ struct DKIMHeaderFields {
 
     /// The fields `names` select, as RFC 6376 §5.4.2 has a verifier pick them: for each name in
     /// order, the last instance not yet used; a name with no instance left selects nothing
-    /// (which is how listing a name once more than it occurs "oversigns" it).
+    /// (which is how listing a name once more than it occurs "oversigns" it). One pass over
+    /// the fields, then one step per name.
     func selected(_ names: [String]) -> [ArraySlice<UInt8>] {
+        var instances: [String: [ArraySlice<UInt8>]] = [:]   // per name, last first
+        let wanted = Set(names)
+        for field in fields.reversed() where wanted.contains(field.name) { instances[field.name, default: []].append(field.raw) }
         var used: [String: Int] = [:]
         var out: [ArraySlice<UInt8>] = []
         for name in names {
-            let skip = used[name, default: 0]
-            used[name] = skip + 1
-            var seen = 0
-            for field in fields.reversed() where field.name == name {
-                if seen == skip {
-                    out.append(field.raw)
-                    break
-                }
-                seen += 1
-            }
+            let index = used[name, default: 0]
+            used[name] = index + 1
+            if let list = instances[name], index < list.count { out.append(list[index]) }
         }
         return out
     }
+
+    /// How many instances of `name` there are.
+    func count(_ name: String) -> Int { fields.reduce(0) { $0 + ($1.name == name ? 1 : 0) } }
 }

@@ -17,6 +17,10 @@ public struct DKIMSigner: Sendable {
     /// signature instead of being shown as if signed).
     public static let oversignedFields: Set<String> = ["from", "to", "cc", "subject", "date", "reply-to"]
 
+    /// Instances of one field name signed at most (the last ones: a verifier selects from the
+    /// bottom up).
+    public static let maximumInstances = 50
+
     public struct Key: Sendable {
         public let domain: String
         public let selector: String
@@ -49,7 +53,9 @@ public struct DKIMSigner: Sendable {
         guard parsed.fields.contains(where: { $0.name == "from" }) else { throw SigningError.noFromField }
         var names: [String] = []
         for name in Self.signedFields {
-            let count = parsed.fields.reduce(0) { $0 + ($1.name == name ? 1 : 0) }
+            // At most the last `maximumInstances` of a field are signed: a message with 100,000
+            // Cc lines makes neither a huge h= nor a long signing.
+            let count = min(parsed.count(name), Self.maximumInstances)
             let times = count + (Self.oversignedFields.contains(name) ? 1 : 0)
             names.append(contentsOf: repeatElement(name, count: times))
         }

@@ -32,7 +32,13 @@ actor DestinationLimiter {
                 if due > clock.now { try? await clock.sleep(until: due) }
             }
             lastStart[destination] = clock.now
+            if lastStart.count > 1000 { forgetIdle(before: clock.now.advanced(by: .zero - rateDelay)) }
         }
+    }
+
+    /// Drops the start times that no longer hold anyone back (bounded memory with many domains).
+    private func forgetIdle(before limit: ContinuousClock.Instant) {
+        lastStart = lastStart.filter { destination, start in start > limit || active[destination] != nil }
     }
 
     func release(_ destination: String) {

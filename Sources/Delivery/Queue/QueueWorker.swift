@@ -90,6 +90,9 @@ public struct QueueWorker: Sendable {
     /// One round: claims due recipients and delivers them. Returns how many messages it handled.
     @discardableResult
     public func runOnce() async throws -> Int {
+        // A delivery still waiting for a per-destination slot after half the lease is not begun:
+        // its rows must not outlive the lease (another node would take them and send too).
+        let startBy = Date().addingTimeInterval(Double(settings.lease.components.seconds) / 2)
         let messages = try await queue.claim(owner: settings.owner, limit: settings.batchSize, lease: settings.lease)
         guard !messages.isEmpty else { return 0 }
         await withTaskGroup(of: Void.self) { group in
@@ -99,7 +102,7 @@ public struct QueueWorker: Sendable {
                     await group.next()
                     running -= 1
                 }
-                group.addTask { await deliver(message) }
+                group.addTask { await deliver(message, startBy: startBy) }
                 running += 1
             }
         }
@@ -107,7 +110,7 @@ public struct QueueWorker: Sendable {
     }
 
     /// One message: every claimed recipient, grouped by domain; then the outcome recorded.
-    func deliver(_ message: QueuedMessage) async {
+    func deliver(_ message: QueuedMessage, startBy: Date = .distantFuture) async {
         var log = logger
         log[metadataKey: "queue_id"] = "\(message.id)"
         let raw: [UInt8]
@@ -140,6 +143,10 @@ public struct QueueWorker: Sendable {
             // DNS wants the A-label form of an internationalised domain.
             let destination = (try? DomainName(domain))?.ascii ?? domain
             let result = await limiter.with(destination) { [router, client] () -> [String: RecipientOutcome] in
+                guard Date() < startBy else {
+                    let reason = "4.4.5 not tried: no delivery slot for \(destination) within half the lease"
+                    return Dictionary(uniqueKeysWithValues: recipients.map { ($0.address, .deferred(reason)) })
+                }
                 switch await router.plan(for: destination) {
                 case .hops(let hops):
                     return await client.deliver(envelope, message: signed, hops: hops)
@@ -192,9 +199,9 @@ public struct QueueWorker: Sendable {
                 }
             }
         }
-        let warned = await warnOfDelay(message, results: results, raw: raw, now: now, log: log)
+        await warnOfDelay(message, results: results, raw: raw, now: now, log: log)
         do {
-            try await queue.record(messageID: message.id, owner: settings.owner, results: results, delayWarned: warned)
+            try await queue.record(messageID: message.id, owner: settings.owner, results: results)
         } catch {
             log.error("outcome not recorded (the lease will run out and the recipients be tried again)",
                       metadata: ["error": "\(error)"])
@@ -202,16 +209,23 @@ public struct QueueWorker: Sendable {
     }
 
     /// Sends the one delay warning of a message whose recipients are still deferred
-    /// `delayWarning` after it arrived. Returns whether it went (or needs no sending again).
+    /// `delayWarning` after it arrived: claimed in the database first, so that two nodes
+    /// holding recipients of one message do not both send it.
     func warnOfDelay(_ message: QueuedMessage, results: [String: QueueResult], raw: [UInt8], now: Date,
-                     log: Logger) async -> Bool {
+                     log: Logger) async {
         guard let warning = settings.delayWarning, !message.delayWarned,
-              now.timeIntervalSince(message.createdAt) >= Double(warning.components.seconds) else { return false }
+              now.timeIntervalSince(message.createdAt) >= Double(warning.components.seconds) else { return }
         let delayed = message.recipients.compactMap { recipient -> DeliveryStatusNotification.Failure? in
             guard case .retry(_, let error) = results[recipient.address] else { return nil }
             return .init(recipient: recipient.address, diagnostic: error)
         }
-        guard !delayed.isEmpty else { return false }
+        guard !delayed.isEmpty else { return }
+        do {
+            guard try await queue.claimDelayWarning(messageID: message.id) else { return }   // another node's
+        } catch {
+            log.warning("delay warning not claimed, will try at the next attempt", metadata: ["error": "\(error)"])
+            return
+        }
         var report = DeliveryStatusNotification(reportingMTA: settings.hostname, queueID: message.id,
                                                 originalSender: message.sender, arrivalDate: message.createdAt,
                                                 failures: delayed, original: raw)
@@ -219,10 +233,9 @@ public struct QueueWorker: Sendable {
         do {
             try await bounces.send(report)
             log.info("delay warning sent", metadata: ["to": "\(message.sender)", "delayed": "\(delayed.count)"])
-            return true
         } catch {
             log.warning("delay warning not sent, will try at the next attempt", metadata: ["error": "\(error)"])
-            return false
+            _ = try? await queue.claimDelayWarning(messageID: message.id, release: true)
         }
     }
 

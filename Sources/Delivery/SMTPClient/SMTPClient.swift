@@ -100,7 +100,7 @@ public struct SMTPClient: Sendable {
                 var log = logger
                 log[metadataKey: "queue_id"] = "\(envelope.queueID)"
                 log[metadataKey: "relay"] = "\(hop.host)[\(address)]:\(hop.port)"
-                let endpoint = SMTPConnectionCache.Endpoint(address: address, port: hop.port, tls: hop.tls, username: hop.username)
+                let endpoint = SMTPConnectionCache.Endpoint(hop, address: address)
                 var placed = false
                 if let cached = await cache?.take(endpoint) {
                     if await cached.reset() {

@@ -41,11 +41,8 @@ final class SMTPClientSession: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// The cache key: sessions are reused only for the same address, port, TLS policy and
-    /// credentials.
-    var endpoint: SMTPConnectionCache.Endpoint {
-        .init(address: address, port: hop.port, tls: hop.tls, username: hop.username)
-    }
+    /// The cache key (see SMTPConnectionCache.Endpoint).
+    var endpoint: SMTPConnectionCache.Endpoint { .init(hop, address: address) }
 
     /// Connects and opens a session: the greeting, EHLO (HELO when EHLO is refused), STARTTLS
     /// per the hop's policy, and AUTH PLAIN when the hop has credentials.

@@ -3,11 +3,24 @@
 /// `smtp_connection_reuse_time_limit` 300 s in all). A session is taken out while a message
 /// uses it and put back after a clean transaction; an idle one is quit after `idleLimit`.
 actor SMTPConnectionCache {
+    /// What a session is reused for: the same host name and address, port, TLS policy and
+    /// credentials — a session logged in with one route's password never serves another's.
     struct Endpoint: Hashable, Sendable {
+        let host: String
         let address: String
         let port: Int
         let tls: Router.TLSPolicy
         let username: String?
+        let password: String?
+
+        init(_ hop: Router.Hop, address: String) {
+            host = hop.host.lowercased()
+            self.address = address
+            port = hop.port
+            tls = hop.tls
+            username = hop.username
+            password = hop.password
+        }
     }
 
     let idleLimit: Duration
