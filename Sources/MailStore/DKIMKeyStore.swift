@@ -41,22 +41,14 @@ public struct DKIMKeyStore: Sendable {
             let rows = try await database.query("""
                 INSERT INTO dkim_keys (domain_id, selector, algorithm, private_key, active)
                 SELECT id, \(selector), \(algorithm), \(privateKey), \(active) FROM domains WHERE name = \(domain.ascii)
-                RETURNING id
+                RETURNING \(domain.ascii)::text, selector, algorithm, private_key, active, created_at
                 """)
-            var inserted = false
-            do {
-                for try await _ in rows { inserted = true }
-            } catch {
-                throw database.mapError(error)   // a unique violation arrives with the RETURNING row
-            }
-            guard inserted else { throw StoreError(.notFound, "domain \(domain) does not exist") }
+            // A unique violation arrives with the RETURNING row, not with the query.
+            if let record = try await records(rows).first { return record }
         } catch let error as StoreError where error.kind == .alreadyExists {
             throw StoreError(.alreadyExists, "domain \(domain) already has a key with selector \(selector)")
         }
-        guard let record = try await keys(domain: domain).first(where: { $0.selector == selector }) else {
-            throw StoreError(.notFound, "the new key of \(domain) is gone")
-        }
-        return record
+        throw StoreError(.notFound, "domain \(domain) does not exist")
     }
 
     /// Every key, or those of one domain, by domain then age.
@@ -67,7 +59,7 @@ public struct DKIMKeyStore: Sendable {
             WHERE \(domain?.ascii)::text IS NULL OR d.name = \(domain?.ascii)
             ORDER BY d.name, k.created_at, k.id
             """)
-        return try await Self.records(rows)
+        return try await records(rows)
     }
 
     /// What a message from `domain` is signed with: its newest active key of each algorithm.
@@ -78,7 +70,7 @@ public struct DKIMKeyStore: Sendable {
             WHERE d.name = \(domain.lowercased()) AND k.active
             ORDER BY k.algorithm, k.created_at DESC, k.id DESC
             """)
-        return try await Self.records(rows)
+        return try await records(rows)
     }
 
     public func setActive(domain: DomainName, selector: String, _ active: Bool) async throws {
@@ -101,12 +93,16 @@ public struct DKIMKeyStore: Sendable {
         throw StoreError(.notFound, "domain \(domain) has no key with selector \(selector)")
     }
 
-    private static func records(_ rows: PostgresRowSequence) async throws -> [DKIMKeyRecord] {
+    private func records(_ rows: PostgresRowSequence) async throws -> [DKIMKeyRecord] {
         var out: [DKIMKeyRecord] = []
-        for try await (domain, selector, algorithm, key, active, created)
-            in rows.decode((String, String, String, String, Bool, Date).self) {
-            out.append(DKIMKeyRecord(domain: domain, selector: selector, algorithm: algorithm, privateKey: key,
-                                     active: active, createdAt: created))
+        do {
+            for try await (domain, selector, algorithm, key, active, created)
+                in rows.decode((String, String, String, String, Bool, Date).self) {
+                out.append(DKIMKeyRecord(domain: domain, selector: selector, algorithm: algorithm, privateKey: key,
+                                         active: active, createdAt: created))
+            }
+        } catch {
+            throw database.mapError(error)
         }
         return out
     }

@@ -23,8 +23,6 @@ public struct OwnEndpoints: Sendable, Equatable {
 
     public func contains(address: String, port: Int) -> Bool { keys.contains(Self.key(address, port)) }
 
-    public var isEmpty: Bool { keys.isEmpty }
-
     /// The canonical text of the address (so "::1" and "0:0::1" are one), then the port.
     static func key(_ address: String, _ port: Int) -> String {
         let canonical = (try? SocketAddress(ipAddress: address, port: 0))?.ipAddress ?? address.lowercased()

@@ -77,7 +77,4 @@ actor SMTPConnectionCache {
         }
         idle = [:]
     }
-
-    /// Idle sessions now (for tests).
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 }

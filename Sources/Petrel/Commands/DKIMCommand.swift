@@ -22,6 +22,12 @@ struct DKIMCommand: AsyncParsableCommand {
         subcommands: [Keygen.self, Import.self, List.self, Record.self, Activate.self, Deactivate.self, Remove.self]
     )
 
+    /// DOMAIN SELECTOR, naming one stored key.
+    struct KeyName: ParsableArguments {
+        @Argument(help: "The domain.") var domain: String
+        @Argument(help: "The selector.") var selector: String
+    }
+
     enum KeyAlgorithm: String, ExpressibleByArgument, CaseIterable {
         case rsa, ed25519
 
@@ -164,16 +170,15 @@ struct DKIMCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a key's DNS TXT record again.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: "The domain.") var domain: String
-        @Argument(help: "The selector.") var selector: String
+        @OptionGroup var key: KeyName
 
         func run() async throws {
             try await reportingErrors {
-                let domainName = try Parse.domain(domain)
+                let domainName = try Parse.domain(key.domain)
                 let context = try await CommandContext.make(global)
                 let records = try await context.withDatabase { try await DKIMKeyStore(database: $0).keys(domain: domainName) }
-                guard let record = records.first(where: { $0.selector == selector.lowercased() }) else {
-                    throw CLIError("domain \(domainName) has no key with selector \(selector)")
+                guard let record = records.first(where: { $0.selector == key.selector.lowercased() }) else {
+                    throw CLIError("domain \(domainName) has no key with selector \(key.selector)")
                 }
                 try DKIMCommand.show(try DKIMCommand.published(record), json: output.json)
             }
@@ -183,49 +188,48 @@ struct DKIMCommand: AsyncParsableCommand {
     struct Activate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sign with a key (publish its record first).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The domain.") var domain: String
-        @Argument(help: "The selector.") var selector: String
+        @OptionGroup var key: KeyName
 
         func run() async throws {
-            try await DKIMCommand.setActive(global, domain, selector, true)
+            try await DKIMCommand.setActive(global, key, true)
         }
     }
 
     struct Deactivate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop signing with a key (it stays stored).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The domain.") var domain: String
-        @Argument(help: "The selector.") var selector: String
+        @OptionGroup var key: KeyName
 
         func run() async throws {
-            try await DKIMCommand.setActive(global, domain, selector, false)
+            try await DKIMCommand.setActive(global, key, false)
         }
     }
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a key.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The domain.") var domain: String
-        @Argument(help: "The selector.") var selector: String
+        @OptionGroup var key: KeyName
 
         func run() async throws {
             try await reportingErrors {
-                let domainName = try Parse.domain(domain)
+                let domainName = try Parse.domain(key.domain)
                 let context = try await CommandContext.make(global)
-                try await context.withDatabase { try await DKIMKeyStore(database: $0).remove(domain: domainName, selector: selector) }
-                print("removed DKIM key \(selector.lowercased()) of \(domainName)")
+                try await context.withDatabase {
+                    try await DKIMKeyStore(database: $0).remove(domain: domainName, selector: key.selector)
+                }
+                print("removed DKIM key \(key.selector.lowercased()) of \(domainName)")
             }
         }
     }
 
-    static func setActive(_ global: GlobalOptions, _ domain: String, _ selector: String, _ active: Bool) async throws {
+    static func setActive(_ global: GlobalOptions, _ key: KeyName, _ active: Bool) async throws {
         try await reportingErrors {
-            let domainName = try Parse.domain(domain)
+            let domainName = try Parse.domain(key.domain)
             let context = try await CommandContext.make(global)
             try await context.withDatabase {
-                try await DKIMKeyStore(database: $0).setActive(domain: domainName, selector: selector, active)
+                try await DKIMKeyStore(database: $0).setActive(domain: domainName, selector: key.selector, active)
             }
-            print("DKIM key \(selector.lowercased()) of \(domainName) is \(active ? "active" : "inactive")")
+            print("DKIM key \(key.selector.lowercased()) of \(domainName) is \(active ? "active" : "inactive")")
         }
     }
 
