@@ -170,6 +170,7 @@ let package = Package(
         .testTarget(name: "SMTPServerTests",
                     dependencies: ["SMTPServer", "ServerSupport", "MailStore", "MailAuth", "MailCore", "PetrelTestSupport",
                                    .product(name: "NIOPosix", package: "swift-nio"),
+                                   .product(name: "NIOEmbedded", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),

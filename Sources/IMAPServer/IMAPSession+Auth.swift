@@ -13,8 +13,7 @@ extension IMAPSession {
             bad(tag, connection.isTLS ? "TLS is already active" : "STARTTLS is not available here")
             return .goOn
         }
-        ok(tag, "Begin TLS negotiation now")
-        await connection.flush()
+        ok(tag, "Begin TLS negotiation now")   // startTLS sends it
         framer.reset()
         do {
             try await connection.startTLS(context: tls.current)

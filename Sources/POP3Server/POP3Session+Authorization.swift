@@ -44,8 +44,7 @@ extension POP3Session {
             error(connection.isTLS ? "TLS is already active" : "STLS is not available here")
             return .goOn
         }
-        send("+OK Begin TLS negotiation")
-        await connection.flush()
+        send("+OK Begin TLS negotiation")   // startTLS sends it
         do {
             try await connection.startTLS(context: tls.current)
         } catch {

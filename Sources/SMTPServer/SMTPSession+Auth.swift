@@ -10,8 +10,7 @@ extension SMTPSession {
                                    : SMTPReply(502, "5.5.1", "Error: STARTTLS not available here"))
             return .goOn
         }
-        connection.send(SMTPReply(220, "2.0.0", "Ready to start TLS").rendered)
-        await connection.flush()
+        connection.send(SMTPReply(220, "2.0.0", "Ready to start TLS").rendered)   // startTLS sends it
         do {
             try await connection.startTLS(context: tls.current)
         } catch {

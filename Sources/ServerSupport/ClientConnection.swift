@@ -204,18 +204,23 @@ public final class ClientConnection {
 
     // MARK: TLS
 
-    /// Starts TLS as the server after the protocol's "go ahead" reply has been flushed. Input
-    /// pipelined before the upgrade is discarded, here and in flight.
+    /// Starts TLS as the server: sends the protocol's go-ahead reply, queued with `send` and
+    /// not flushed yet, then puts the TLS handler in. Input pipelined before the go-ahead is
+    /// discarded, here and in flight; input that arrives after it (the client's handshake,
+    /// which may come before the TLS handler is in) is held and handed to the TLS handler.
     public func startTLS(context: NIOSSLContext) async throws {
         discardBufferedInput()
         let gate = self.gate
         let channel = self.channel
+        try await channel.eventLoop.submit { gate.value.hold() }.get()
+        await flush()
         epoch = try await channel.eventLoop.submit {
             let next = gate.value.advanceEpoch()
             let handler = NIOSSLServerHandler(context: context)
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             // On the socket side of the TLS handler: it reads the ServerHello going out.
             try channel.pipeline.syncOperations.addHandler(TLSCipherObserver(), position: .first)
+            gate.value.releaseHeld()
             return next
         }.get()
         isTLS = true

@@ -25,14 +25,47 @@ final class TLSUpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// Bytes that arrived while a STARTTLS go-ahead was on its way: the client's TLS
+    /// handshake, read before the TLS handler was in place. Nil when not holding.
+    private var held: ByteBuffer?
+    /// A ClientHello is a few KiB; a client sending more than this before the handshake is not
+    /// doing TLS.
+    static let maximumHeld = 64 * 1024
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(wrapInboundOut(.bytes(epoch: epoch, unwrapInboundIn(data))))
+        var bytes = unwrapInboundIn(data)
+        if held != nil {
+            guard held!.readableBytes + bytes.readableBytes <= Self.maximumHeld else {
+                context.close(promise: nil)
+                return
+            }
+            held!.writeBuffer(&bytes)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(.bytes(epoch: epoch, bytes)))
+    }
+
+    /// Called on the event loop before the go-ahead of a STARTTLS (`220`, `OK`, `+OK`) is
+    /// written: from then on input is held, not read as plaintext, for the TLS handler.
+    func hold() {
+        if held == nil { held = context?.channel.allocator.buffer(capacity: 0) ?? ByteBuffer() }
     }
 
     /// Called on the event loop right before the TLS handler goes in.
     func advanceEpoch() -> Int {
         epoch += 1
         return epoch
+    }
+
+    /// Called on the event loop once the TLS handler is in: what was held goes through it, from
+    /// the head of the pipeline (RFC 3207 §4: the client starts the handshake as soon as it
+    /// has the go-ahead, which can be before the server has put TLS in place).
+    func releaseHeld() {
+        guard let bytes = held else { return }
+        held = nil
+        guard let context, bytes.readableBytes > 0 else { return }
+        context.pipeline.fireChannelRead(NIOAny(bytes))
+        context.pipeline.fireChannelReadComplete()
     }
 
     func injectDrain() { inject(.drain) }
