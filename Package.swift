@@ -28,6 +28,8 @@ let package = Package(
         // MARK: System libraries (Debian -dev packages)
         .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
+        .systemLibrary(name: "CSASL", pkgConfig: "libsasl2", providers: [.apt(["libsasl2-dev"])]),
 
         // MARK: Pure core: addresses, domains, limits. No I/O.
         .target(name: "MailCore", swiftSettings: swiftSettings),
@@ -51,14 +53,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Password schemes and authentication.
+        // MARK: Password schemes, SASL mechanisms (PLAIN, LOGIN, SCRAM-SHA-256), the authentication
+        // backends (SQL, LDAP, Cyrus SASL) and login throttling.
         .target(
             name: "MailAuth",
             dependencies: [
-                "MailCore", "MailStore", "CCrypt", "CArgon2",
+                "MailCore", "MailStore", "CCrypt", "CArgon2", "CLDAP", "CSASL",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

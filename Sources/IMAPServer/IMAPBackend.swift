@@ -28,8 +28,8 @@ public struct IMAPQuota: Sendable, Equatable {
 /// errors are `StoreError`s, answered by kind (`NO [NONEXISTENT]`, `NO [OVERQUOTA]`,
 /// `NO [UNAVAILABLE]`…).
 public protocol IMAPBackend: Sendable {
-    /// nil for a wrong password, unknown or disabled account (all answered alike).
-    func authenticate(username: String, password: String) async throws -> IMAPLogin?
+    /// Logins: the domains' backends, throttling, SCRAM (MailAuth's ``Authenticator``).
+    var logins: any LoginService { get }
     func mailboxes(_ account: Int64) async throws -> [MailboxRecord]
     func mailbox(_ account: Int64, named name: MailboxName) async throws -> MailboxRecord
     func create(_ account: Int64, _ name: MailboxName, specialUse: SpecialUse?) async throws
@@ -64,23 +64,23 @@ public struct StoreIMAPBackend: IMAPBackend {
     public let directory: Directory
     public let mailboxStore: MailboxStore
     public let messages: MessageStore
-    public let authenticator: SQLAuthenticator
+    public let authenticator: Authenticator
     /// The node's one LISTEN connection, fanned out to IDLE sessions.
     public let hub: ChangeEventHub?
 
-    public init(database: Database, hasher: PasswordHasher, hub: ChangeEventHub? = nil) {
+    public var logins: any LoginService { authenticator }
+
+    public init(database: Database, authenticator: Authenticator, hub: ChangeEventHub? = nil) {
         self.hub = hub
         directory = Directory(database: database)
         mailboxStore = MailboxStore(database: database)
         messages = MessageStore(database: database)
-        authenticator = SQLAuthenticator(directory: directory, hasher: hasher)
+        self.authenticator = authenticator
     }
 
-    public func authenticate(username: String, password: String) async throws -> IMAPLogin? {
-        switch try await authenticator.authenticate(username: username, password: password) {
-        case .accepted(let account, let address, _): return IMAPLogin(accountID: account, address: address)
-        case .rejected: return nil
-        }
+    /// With the default authentication settings (throttling on, SCRAM when possible).
+    public init(database: Database, hasher: PasswordHasher, hub: ChangeEventHub? = nil) {
+        self.init(database: database, authenticator: Authenticator(directory: Directory(database: database), hasher: hasher), hub: hub)
     }
 
     public func mailboxes(_ account: Int64) async throws -> [MailboxRecord] {

@@ -48,74 +48,79 @@ extension IMAPSession {
             bad(tag, "Already logged in")
             return .goOn
         }
-        guard let mechanism = SASLMechanism(name: name) else {
+        guard let mechanism = SASLMechanism(name: name), backend.logins.mechanisms.contains(mechanism) else {
             send(.tagged(tag, .no, .cannot, "Unsupported authentication mechanism"))
             return .goOn
         }
-        if mechanism.isPlaintext && !plaintextAuthAllowed {
-            send(.tagged(tag, .no, .privacyRequired, "Plaintext authentication needs TLS"))
+        // Every mechanism, SCRAM too, only over TLS or loopback (as LOGIN).
+        if !plaintextAuthAllowed {
+            send(.tagged(tag, .no, .privacyRequired, "Authentication needs TLS"))
             return .goOn
         }
-        var exchange = SASLExchange(mechanism: mechanism)
-        var step: SASLExchange.Step
+        var initial: [UInt8]?
         if let initialResponse {
             guard let decoded = initialResponse == [UInt8(ascii: "=")] ? [] : Self.base64(initialResponse) else {
                 bad(tag, "Invalid base64 in the initial response")
                 return .goOn
             }
-            step = exchange.start(initialResponse: decoded)
-        } else {
-            step = exchange.start(initialResponse: nil)
+            initial = decoded
         }
-        while true {
-            switch step {
-            case .challenge(let challenge):
-                send(.continuation(Data(challenge).base64EncodedString()))
-                await connection.flush()
-                switch await connection.readLine(limit: SASLExchange.maximumResponse * 2) {
-                case .end: return .close
-                case .drain, .tooLong, .wake:
-                    bad(tag, "Invalid SASL response")
-                    return .goOn
-                case .line(let bytes, _):
-                    if bytes == [UInt8(ascii: "*")] {
-                        bad(tag, "Authentication cancelled")
-                        return .goOn
-                    }
-                    guard let decoded = Self.base64(bytes) else {
-                        bad(tag, "Invalid base64 in the SASL response")
-                        return .goOn
-                    }
-                    step = exchange.respond(decoded)
-                }
-            case .malformed(let why):
-                logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
-                send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
-                authenticationFailures += 1
-                return .goOn
-            case .credentials(let credentials):
-                await verify(tag, username: credentials.username, password: credentials.password)
-                return .goOn
+        let result = await SASLConversation.run(mechanism, initialResponse: initial, logins: backend.logins,
+                                                context: loginContext) { challenge in
+            send(.continuation(Data(challenge).base64EncodedString()))
+            await connection.flush()
+            switch await connection.readLine(limit: SASLExchange.maximumResponse * 2) {
+            case .end: return .closed
+            case .drain, .tooLong, .wake: return .unreadable
+            case .line(let bytes, _):
+                if bytes == [UInt8(ascii: "*")] { return .cancelled }
+                guard let decoded = Self.base64(bytes) else { return .unreadable }
+                return .response(decoded)
             }
         }
+        switch result {
+        case .closed:
+            return .close
+        case .cancelled:
+            bad(tag, "Authentication cancelled")
+        case .unreadable:
+            bad(tag, "Invalid SASL response")
+        case .malformed(let why):
+            logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
+            send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
+            authenticationFailures += 1
+        case .outcome(let outcome, let username):
+            answer(tag, outcome, username: username)
+        }
+        return .goOn
+    }
+
+    var loginContext: LoginContext {
+        LoginContext(service: "imap", clientAddress: connection.remoteAddress?.ipAddress)
     }
 
     func verify(_ tag: String, username: String, password: String) async {
-        do {
-            guard let account = try await backend.authenticate(username: username, password: password) else {
-                logger.notice("authentication failed", metadata: ["user": "\(username)"])
-                send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
-                authenticationFailures += 1
-                return
-            }
-            login = account
+        answer(tag, await backend.logins.login(username: username, password: password, context: loginContext), username: username)
+    }
+
+    /// The tagged answer to a checked login (RFC 5530 response codes).
+    func answer(_ tag: String, _ outcome: LoginOutcome, username: String) {
+        switch outcome {
+        case .accepted(let user):
+            login = IMAPLogin(accountID: user.accountID, address: user.address)
             framer.allowsMessageLiterals = true
-            logger[metadataKey: "user"] = "\(account.address)"
-            logger.info("logged in")
+            logger[metadataKey: "user"] = "\(user.address)"
+            logger.info("logged in", metadata: ["backend": "\(user.backend.rawValue)"])
             ok(tag, "Logged in", .capability(capabilities))
-        } catch {
-            logger.error("authentication backend unavailable", metadata: ["error": "\(error)"])
+        case .rejected(let reason):
+            logger.notice("authentication failed", metadata: ["user": "\(username.prefix(100))", "reason": "\(reason)"])
+            send(.tagged(tag, .no, .authenticationFailed, "Authentication failed"))
+            authenticationFailures += 1
+        case .temporaryFailure(let reason):
+            logger.error("authentication backend unavailable", metadata: ["error": "\(reason)"])
             send(.tagged(tag, .no, .unavailable, "Authentication is temporarily unavailable"))
+        case .throttled:
+            send(.tagged(tag, .no, .unavailable, "Too many failed logins: try again later"))
         }
     }
 

@@ -220,7 +220,7 @@ public final class IMAPSession {
         if startTLSAvailable { caps.append("STARTTLS") }
         if login == nil {
             if plaintextAuthAllowed {
-                caps += ["AUTH=PLAIN", "AUTH=LOGIN"]
+                caps += backend.logins.mechanisms.map { "AUTH=\($0.rawValue)" }
             } else {
                 caps.append("LOGINDISABLED")
             }

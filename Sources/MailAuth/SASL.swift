@@ -1,17 +1,18 @@
-/// Server side of the SASL mechanisms that carry a plaintext password: PLAIN (RFC 4616) and
-/// LOGIN (draft-murchison-sasl-login). Protocol-neutral: SMTP AUTH, IMAP AUTHENTICATE and POP3
+/// Server side of the SASL mechanisms: PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login),
+/// which carry the password itself, and SCRAM-SHA-256 (RFC 7677), which never does. Protocol-neutral: SMTP AUTH, IMAP AUTHENTICATE and POP3
 /// AUTH feed it the client's decoded responses and send the challenges it returns, each in
 /// their own framing (base64 lines). Bounded: a response is at most `maximumResponse` bytes.
 public enum SASLMechanism: String, Sendable, CaseIterable {
     case plain = "PLAIN"
     case login = "LOGIN"
+    case scramSHA256 = "SCRAM-SHA-256"
 
     public init?(name: String) {
         self.init(rawValue: name.uppercased())
     }
 
-    /// Both send the password itself, so they are offered only over TLS or loopback.
-    public var isPlaintext: Bool { true }
+    /// PLAIN and LOGIN send the password itself, so they are offered only over TLS or loopback.
+    public var isPlaintext: Bool { self != .scramSHA256 }
 }
 
 /// The credentials a client gave.
@@ -34,15 +35,47 @@ public struct SASLExchange: Sendable {
         case challenge([UInt8])
         /// The client is done: check these credentials.
         case credentials(SASLCredentials)
+        /// SCRAM: look up this login's secrets and hand them to ``provide(_:)``.
+        case needSCRAMSecrets(username: String)
+        /// SCRAM: the proof was right and the client acknowledged the server's signature.
+        case authenticated(username: String)
+        /// SCRAM: the proof was wrong (or there are no secrets): a failed login.
+        case failed(username: String, reason: String)
         /// The response cannot be used (malformed, too long, or asks to act as another user).
         case malformed(String)
     }
 
     public let mechanism: SASLMechanism
     private var username: String?
+    private var scram: SCRAMServerExchange?
 
     public init(mechanism: SASLMechanism) {
         self.mechanism = mechanism
+        if mechanism == .scramSHA256 { scram = SCRAMServerExchange() }
+    }
+
+    /// A SCRAM exchange with a fixed server nonce (RFC 7677's example, in tests).
+    init(scramServerNonce: String) {
+        mechanism = .scramSHA256
+        scram = SCRAMServerExchange(serverNonce: scramServerNonce)
+    }
+
+    /// SCRAM: the secrets asked for by `.needSCRAMSecrets`, nil when the login has none.
+    public mutating func provide(_ secrets: SCRAMSecrets?) -> Step {
+        guard var scram else { return .malformed("not a SCRAM exchange") }
+        let outcome = scram.provide(secrets)
+        self.scram = scram
+        return Self.step(outcome)
+    }
+
+    static func step(_ outcome: SCRAMServerExchange.Outcome) -> Step {
+        switch outcome {
+        case .challenge(let bytes): return .challenge(bytes)
+        case .needSecrets(let username): return .needSCRAMSecrets(username: username)
+        case .authenticated(let username): return .authenticated(username: username)
+        case .failed(let username, let reason): return .failed(username: username, reason: reason)
+        case .malformed(let why): return .malformed(why)
+        }
     }
 
     /// Begins the exchange, with the initial response when the client sent one (RFC 4954
@@ -55,6 +88,10 @@ public struct SASLExchange: Sendable {
         case .login:
             guard let initialResponse else { return .challenge(Array("Username:".utf8)) }
             return respond(initialResponse)
+        case .scramSHA256:
+            // RFC 5802 §5: the client speaks first; an empty challenge asks for its message.
+            guard let initialResponse, !initialResponse.isEmpty else { return .challenge([]) }
+            return respond(initialResponse)
         }
     }
 
@@ -62,6 +99,11 @@ public struct SASLExchange: Sendable {
     public mutating func respond(_ response: [UInt8]) -> Step {
         guard response.count <= Self.maximumResponse else { return .malformed("response too long") }
         switch mechanism {
+        case .scramSHA256:
+            guard var scram else { return .malformed("no SCRAM state") }
+            let outcome = scram.receive(response)
+            self.scram = scram
+            return Self.step(outcome)
         case .plain:
             return Self.parsePlain(response)
         case .login:

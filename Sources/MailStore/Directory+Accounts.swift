@@ -6,7 +6,7 @@ extension Directory {
     /// Adds an account in an existing local domain. `passwordHash` is stored as given
     /// (Dovecot scheme syntax); hashing is the caller's job (MailAuth).
     @discardableResult
-    public func addAccount(_ address: EmailAddress, passwordHash: String, displayName: String = "",
+    public func addAccount(_ address: EmailAddress, passwordHash: String, scramSHA256: String? = nil, displayName: String = "",
                            quotaBytes: Int64 = 0, quotaMessages: Int64 = 0) async throws -> AccountRecord {
         let domain = try await domain(address.domain)
         if let target = domain.aliasOf {
@@ -16,9 +16,10 @@ extension Directory {
             // The account and its default mailboxes (INBOX, Sent, Drafts, Trash, Junk, Archive) in one transaction.
             try await database.transaction { connection in
                 let rows = try await connection.query("""
-                    INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, quota_messages)
-                    VALUES (\(domain.id), \(address.localPart), \(address.description), \(passwordHash), \(displayName),
-                            \(quotaBytes), \(quotaMessages))
+                    INSERT INTO accounts (domain_id, local_part, address, password_hash, scram_sha256, display_name,
+                                          quota_bytes, quota_messages)
+                    VALUES (\(domain.id), \(address.localPart), \(address.description), \(passwordHash), \(scramSHA256),
+                            \(displayName), \(quotaBytes), \(quotaMessages))
                     RETURNING id
                     """, logger: database.logger)
                 var accountID: Int64?
@@ -77,18 +78,35 @@ extension Directory {
     /// The domain's active flag is folded into `active`.
     public func credentials(_ address: EmailAddress) async throws -> StoredCredentials? {
         let rows = try await database.query("""
-            SELECT a.id, a.address, a.password_hash, a.active AND d.active
+            SELECT a.id, a.address, a.password_hash, a.active AND d.active, a.scram_sha256
             FROM accounts a JOIN domains d ON d.id = a.domain_id
             WHERE a.address = \(address.description)
             """)
-        for try await (id, address, hash, active) in rows.decode((Int64, String, String, Bool).self) {
-            return StoredCredentials(accountID: id, address: address, passwordHash: hash, active: active)
+        for try await (id, address, hash, active, scram) in rows.decode((Int64, String, String, Bool, String?).self) {
+            return StoredCredentials(accountID: id, address: address, passwordHash: hash, active: active, scramSHA256: scram)
         }
         return nil
     }
 
-    public func setPasswordHash(_ address: EmailAddress, _ hash: String) async throws {
-        try await updateAccount(address, "UPDATE accounts SET password_hash = \(hash), password_changed_at = now() WHERE address = \(address.description) RETURNING id")
+    /// Sets a new password: its hash and its SCRAM-SHA-256 secrets (nil: none, SCRAM then fails
+    /// for the account until the next password login writes them).
+    public func setPasswordHash(_ address: EmailAddress, _ hash: String, scramSHA256: String? = nil) async throws {
+        try await updateAccount(address, """
+            UPDATE accounts SET password_hash = \(hash), scram_sha256 = \(scramSHA256), password_changed_at = now()
+            WHERE address = \(address.description) RETURNING id
+            """)
+    }
+
+    /// Rehash on login: replaces the stored hash only if it is still `expected` (a password
+    /// changed meanwhile wins), and stores the SCRAM secrets. Returns whether it replaced it.
+    @discardableResult
+    public func replacePasswordHash(accountID: Int64, expected: String, with hash: String, scramSHA256: String?) async throws -> Bool {
+        let rows = try await database.query("""
+            UPDATE accounts SET password_hash = \(hash), scram_sha256 = coalesce(\(scramSHA256), scram_sha256)
+            WHERE id = \(accountID) AND password_hash = \(expected) RETURNING id
+            """)
+        for try await _ in rows { return true }
+        return false
     }
 
     public func setAccountActive(_ address: EmailAddress, _ active: Bool) async throws {

@@ -60,4 +60,6 @@ public struct StoredCredentials: Sendable, Equatable {
     public var address: String
     public var passwordHash: String
     public var active: Bool
+    /// SCRAM-SHA-256 secrets, `iterations,salt,StoredKey,ServerKey`; nil when none are stored.
+    public var scramSHA256: String?
 }

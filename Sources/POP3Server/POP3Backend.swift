@@ -18,8 +18,8 @@ public struct Maildrop: Sendable, Equatable {
 
 /// What a POP3 session asks of the rest of Petrel. Errors are temporary (`[SYS/TEMP]`).
 public protocol POP3Backend: Sendable {
-    /// nil for a wrong password, unknown or disabled account (all answered alike).
-    func authenticate(username: String, password: String) async throws -> (accountID: Int64, address: String)?
+    /// Logins: the domains' backends, throttling, SCRAM (MailAuth's ``Authenticator``).
+    var logins: any LoginService { get }
     /// The maildrop lock, nil when another session holds it (`[IN-USE]`).
     func lock(_ accountID: Int64) async throws -> MaildropLock?
     func maildrop(_ accountID: Int64) async throws -> Maildrop
@@ -31,25 +31,25 @@ public protocol POP3Backend: Sendable {
 
 public struct StorePOP3Backend: POP3Backend {
     public let database: Database
-    public let authenticator: SQLAuthenticator
+    public let authenticator: Authenticator
     let mailboxes: MailboxStore
     let messages: MessageStore
     /// The node's maildrop locks, on one connection.
     let locks: MaildropLocks
 
-    public init(database: Database, hasher: PasswordHasher) {
+    public var logins: any LoginService { authenticator }
+
+    public init(database: Database, authenticator: Authenticator) {
         self.database = database
         locks = MaildropLocks(database: database)
-        authenticator = SQLAuthenticator(directory: Directory(database: database), hasher: hasher)
+        self.authenticator = authenticator
         mailboxes = MailboxStore(database: database)
         messages = MessageStore(database: database)
     }
 
-    public func authenticate(username: String, password: String) async throws -> (accountID: Int64, address: String)? {
-        switch try await authenticator.authenticate(username: username, password: password) {
-        case .accepted(let account, let address, _): return (account, address)
-        case .rejected: return nil
-        }
+    /// With the default authentication settings (throttling on, SCRAM when possible).
+    public init(database: Database, hasher: PasswordHasher) {
+        self.init(database: database, authenticator: Authenticator(directory: Directory(database: database), hasher: hasher))
     }
 
     public func lock(_ accountID: Int64) async throws -> MaildropLock? {

@@ -28,7 +28,7 @@ extension POP3Session {
             await login(username: user, password: password)
         case .auth(let mechanism, let initial):
             guard let mechanism else {
-                send(multiline: "+OK", plaintextAuthAllowed ? ["PLAIN", "LOGIN"] : [])
+                send(multiline: "+OK", plaintextAuthAllowed ? backend.logins.mechanisms.map(\.rawValue) : [])
                 return .goOn
             }
             return await authenticate(mechanism: mechanism, initialResponse: initial)
@@ -57,65 +57,82 @@ extension POP3Session {
 
     /// RFC 5034 AUTH with the SASL mechanisms of MailAuth; `+ ` challenges, `*` cancels.
     func authenticate(mechanism name: String, initialResponse: String?) async -> Next {
-        guard let mechanism = SASLMechanism(name: name) else {
+        guard let mechanism = SASLMechanism(name: name), backend.logins.mechanisms.contains(mechanism) else {
             error("Unsupported authentication mechanism")
             return .goOn
         }
-        guard !mechanism.isPlaintext || plaintextAuthAllowed else {
-            error("Plaintext authentication disallowed on non-secure connections", code: "AUTH")
+        // Every mechanism, SCRAM too, only over TLS or loopback (as USER/PASS).
+        guard plaintextAuthAllowed else {
+            error("Authentication disallowed on non-secure connections", code: "AUTH")
             return .goOn
         }
-        var exchange = SASLExchange(mechanism: mechanism)
-        var step: SASLExchange.Step
+        var initial: [UInt8]?
         if let initialResponse {
             guard let decoded = initialResponse == "=" ? [] : Data(base64Encoded: initialResponse).map(Array.init) else {
                 error("Invalid base64")
                 return .goOn
             }
-            step = exchange.start(initialResponse: decoded)
-        } else {
-            step = exchange.start(initialResponse: nil)
+            initial = decoded
         }
-        while true {
-            switch step {
-            case .challenge(let challenge):
-                send("+ " + Data(challenge).base64EncodedString())
-                await connection.flush()
-                switch await connection.readLine(limit: SASLExchange.maximumResponse * 2) {
-                case .end: return .close
-                case .drain, .tooLong, .wake:
-                    error("Invalid SASL response")
-                    return .goOn
-                case .line(let bytes, _):
-                    if bytes == [UInt8(ascii: "*")] {
-                        error("Authentication cancelled")
-                        return .goOn
-                    }
-                    guard let text = String(validating: bytes, as: UTF8.self), let decoded = Data(base64Encoded: text) else {
-                        error("Invalid base64")
-                        return .goOn
-                    }
-                    step = exchange.respond(Array(decoded))
+        let result = await SASLConversation.run(mechanism, initialResponse: initial, logins: backend.logins,
+                                                context: loginContext) { challenge in
+            send("+ " + Data(challenge).base64EncodedString())
+            await connection.flush()
+            switch await connection.readLine(limit: SASLExchange.maximumResponse * 2) {
+            case .end: return .closed
+            case .drain, .tooLong, .wake: return .unreadable
+            case .line(let bytes, _):
+                if bytes == [UInt8(ascii: "*")] { return .cancelled }
+                guard let text = String(validating: bytes, as: UTF8.self), let decoded = Data(base64Encoded: text) else {
+                    return .unreadable
                 }
-            case .malformed(let why):
-                logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
-                error("Authentication failed", code: "AUTH")
-                return .goOn
-            case .credentials(let credentials):
-                await login(username: credentials.username, password: credentials.password)
-                return .goOn
+                return .response(Array(decoded))
             }
         }
+        switch result {
+        case .closed:
+            return .close
+        case .cancelled:
+            error("Authentication cancelled")
+        case .unreadable:
+            error("Invalid base64")
+        case .malformed(let why):
+            logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
+            error("Authentication failed", code: "AUTH")
+        case .outcome(let outcome, let username):
+            await open(outcome, username: username)
+        }
+        return .goOn
     }
 
-    /// Checks the password, takes the maildrop lock, and snapshots INBOX.
+    var loginContext: LoginContext {
+        LoginContext(service: "pop3", clientAddress: connection.remoteAddress?.ipAddress)
+    }
+
+    /// USER/PASS.
     func login(username: String, password: String) async {
+        await open(await backend.logins.login(username: username, password: password, context: loginContext), username: username)
+    }
+
+    /// After a checked login: takes the maildrop lock and snapshots INBOX (RFC 3206 codes).
+    func open(_ outcome: LoginOutcome, username: String) async {
+        let found: AuthenticatedUser
+        switch outcome {
+        case .accepted(let user):
+            found = user
+        case .rejected(let reason):
+            logger.notice("authentication failed", metadata: ["user": "\(username.prefix(100))", "reason": "\(reason)"])
+            error("Authentication failed", code: "AUTH")
+            return
+        case .temporaryFailure(let reason):
+            logger.error("login failed: authentication unavailable", metadata: ["error": "\(reason)"])
+            error("Temporary failure, try again later", code: "SYS/TEMP")
+            return
+        case .throttled:
+            error("Too many failed logins: try again later", code: "SYS/TEMP")
+            return
+        }
         do {
-            guard let found = try await backend.authenticate(username: username, password: password) else {
-                logger.notice("authentication failed", metadata: ["user": "\(username)"])
-                error("Authentication failed", code: "AUTH")
-                return
-            }
             guard let lock = try await backend.lock(found.accountID) else {
                 error("Maildrop is locked by another session", code: "IN-USE")
                 return
@@ -129,7 +146,7 @@ extension POP3Session {
             self.lock = lock
             account = (found.accountID, found.address)
             logger[metadataKey: "user"] = "\(found.address)"
-            logger.info("logged in", metadata: ["messages": "\(maildrop?.messages.count ?? 0)"])
+            logger.info("logged in", metadata: ["messages": "\(maildrop?.messages.count ?? 0)", "backend": "\(found.backend.rawValue)"])
             send("+OK Logged in")
         } catch let error as StoreError where error.kind == .invalid || error.kind == .notFound {
             // RFC 3206: a problem that retrying will not cure.

@@ -92,7 +92,7 @@ public final class POP3Session {
         var lines = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"]
         if maildrop == nil {
             if plaintextAuthAllowed {
-                lines += ["USER", "SASL PLAIN LOGIN"]
+                lines += ["USER", "SASL " + backend.logins.mechanisms.map(\.rawValue).joined(separator: " ")]
             }
             if startTLSAvailable { lines.append("STLS") }
         }

@@ -28,8 +28,8 @@ public enum RecipientRoute: Sendable, Equatable {
 /// What an SMTP session asks of the rest of Petrel. Errors thrown are temporary failures
 /// (`451 4.3.0`, `454 4.7.0`); the session never turns one into a 5xx.
 public protocol SMTPBackend: Sendable {
-    /// nil for a wrong password, unknown or disabled account (all answered alike).
-    func authenticate(username: String, password: String) async throws -> SMTPLogin?
+    /// Logins: the domains' backends, throttling, SCRAM (MailAuth's ``Authenticator``).
+    var logins: any LoginService { get }
     /// MAIL FROM's access rules: the client's (`clientIP` nil when the session has it already)
     /// and the sender's (nil for the null sender).
     func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?)
@@ -46,24 +46,25 @@ public protocol SMTPBackend: Sendable {
 public struct StoreSMTPBackend: SMTPBackend {
     public let directory: Directory
     public let store: MessageStore
-    public let authenticator: SQLAuthenticator
+    public let authenticator: Authenticator
     public let limits: ResolutionLimits
     /// Accepts share transactions under load (group commit).
     public let commits: GroupCommit
 
-    public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits) {
+    public var logins: any LoginService { authenticator }
+
+    public init(database: Database, authenticator: Authenticator, limits: ResolutionLimits) {
         directory = Directory(database: database)
         store = MessageStore(database: database)
         commits = GroupCommit(store: store)
-        authenticator = SQLAuthenticator(directory: directory, hasher: hasher)
+        self.authenticator = authenticator
         self.limits = limits
     }
 
-    public func authenticate(username: String, password: String) async throws -> SMTPLogin? {
-        switch try await authenticator.authenticate(username: username, password: password) {
-        case .accepted(let account, let address, _): return SMTPLogin(accountID: account, address: address)
-        case .rejected: return nil
-        }
+    /// With the default authentication settings (throttling on, SCRAM when possible).
+    public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits) {
+        self.init(database: database, authenticator: Authenticator(directory: Directory(database: database), hasher: hasher),
+                  limits: limits)
     }
 
     public func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
@@ -94,8 +95,18 @@ public struct StoreSMTPBackend: SMTPBackend {
         return (rule, try await resolve(address))
     }
 
-    /// The full resolver, for an address in one of our domains.
+    /// The full resolver, for an address in one of our domains. Nobody by that name: in an
+    /// LDAP domain, a user (or an alternate address) of the directory gets an account here
+    /// now, and the address is resolved again.
     func resolve(_ address: EmailAddress) async throws -> RecipientRoute {
+        let route = try await resolveHere(address)
+        guard route == .unknown else { return route }
+        let base = address.withoutSubaddress(delimiters: limits.subaddressDelimiters) ?? address
+        guard try await authenticator.provisionRecipient(base) else { return route }
+        return try await resolveHere(address)
+    }
+
+    func resolveHere(_ address: EmailAddress) async throws -> RecipientRoute {
         switch try await directory.localRecipients(address, limits: limits) {
         case .deliver(let accounts, let external): return .local(accounts: accounts, external: external)
         case .unknown: return .unknown

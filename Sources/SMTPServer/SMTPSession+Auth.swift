@@ -24,76 +24,72 @@ extension SMTPSession {
         return .goOn
     }
 
-    /// RFC 4954 AUTH with the SASL mechanisms of MailAuth.
+    /// RFC 4954 AUTH with the SASL mechanisms of MailAuth (PLAIN, LOGIN, SCRAM-SHA-256).
     func authenticate(mechanism name: String, initialResponse: String?) async -> Next {
         guard heloName != nil, esmtp else { reply(SMTPReply(503, "5.5.1", "Error: send EHLO first")); return .goOn }
         guard authEnabledHere else { reply(SMTPReply(503, "5.5.1", "Error: authentication not enabled")); return .goOn }
         guard login == nil else { reply(SMTPReply(503, "5.5.1", "Error: already authenticated")); return .goOn }
         guard transaction == nil else { reply(SMTPReply(503, "5.5.1", "Error: MAIL transaction in progress")); return .goOn }
-        guard let mechanism = SASLMechanism(name: name) else {
+        guard let mechanism = SASLMechanism(name: name), backend.logins.mechanisms.contains(mechanism) else {
             reply(SMTPReply(504, "5.5.4", "Unrecognized authentication type"))
             return .goOn
         }
-        if mechanism.isPlaintext && !plaintextAuthAllowed {
+        // Every mechanism, SCRAM too, only over TLS or loopback: submission requires STARTTLS before AUTH.
+        if !plaintextAuthAllowed {
             reply(startTLSAvailable ? .tlsRequired : .encryptionRequired)
             return .goOn
         }
-        var exchange = SASLExchange(mechanism: mechanism)
-        var step: SASLExchange.Step
+        var initial: [UInt8]?
         if let initialResponse {
             // RFC 4954 §4: "=" is an empty initial response.
             guard let decoded = initialResponse == "=" ? [] : Self.base64(initialResponse) else {
                 reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
                 return .goOn
             }
-            step = exchange.start(initialResponse: decoded)
-        } else {
-            step = exchange.start(initialResponse: nil)
+            initial = decoded
         }
-        while true {
-            switch step {
-            case .challenge(let challenge):
-                connection.send("334 " + Data(challenge).base64EncodedString() + "\r\n")
-                await connection.flush()
-                switch await connection.readLine(limit: configuration.maximumCommandLine) {
-                case .end: return .close
-                case .drain, .tooLong, .wake:
-                    reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
-                    return .goOn
-                case .line(let bytes, _):
-                    if bytes == Array("*".utf8) {
-                        reply(.authAborted)
-                        return .goOn
-                    }
-                    guard let text = String(validating: bytes, as: UTF8.self), let decoded = Self.base64(text) else {
-                        reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
-                        return .goOn
-                    }
-                    step = exchange.respond(decoded)
-                }
-            case .malformed(let why):
-                logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
-                reply(.authInvalid)
-                return .goOn
-            case .credentials(let credentials):
-                do {
-                    if let account = try await backend.authenticate(username: credentials.username, password: credentials.password) {
-                        login = account
-                        logger[metadataKey: "login"] = "\(account.address)"
-                        logger.info("authenticated", metadata: ["mechanism": "\(mechanism.rawValue)"])
-                        reply(.authSucceeded)
-                    } else {
-                        logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)",
-                                                                          "username": "\(credentials.username.prefix(100))"])
-                        reply(.authInvalid)
-                    }
-                } catch {
-                    logger.error("authentication backend failed", metadata: ["error": "\(error)"])
-                    reply(.authTemporary)
-                }
-                return .goOn
+        let context = LoginContext(service: "smtp", clientAddress: connection.remoteAddress?.ipAddress)
+        let result = await SASLConversation.run(mechanism, initialResponse: initial, logins: backend.logins, context: context) { challenge in
+            connection.send("334 " + Data(challenge).base64EncodedString() + "\r\n")
+            await connection.flush()
+            switch await connection.readLine(limit: configuration.maximumCommandLine) {
+            case .end: return .closed
+            case .drain, .tooLong, .wake: return .unreadable
+            case .line(let bytes, _):
+                if bytes == Array("*".utf8) { return .cancelled }
+                guard let text = String(validating: bytes, as: UTF8.self), let decoded = Self.base64(text) else { return .unreadable }
+                return .response(decoded)
             }
         }
+        switch result {
+        case .closed:
+            return .close
+        case .cancelled:
+            reply(.authAborted)
+        case .unreadable:
+            reply(SMTPReply(501, "5.5.2", "Cannot decode response"))
+        case .malformed(let why):
+            logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)", "reason": "\(why)"])
+            reply(.authInvalid)
+        case .outcome(let outcome, let username):
+            switch outcome {
+            case .accepted(let user):
+                login = SMTPLogin(accountID: user.accountID, address: user.address)
+                logger[metadataKey: "login"] = "\(user.address)"
+                logger.info("authenticated", metadata: ["mechanism": "\(mechanism.rawValue)", "backend": "\(user.backend.rawValue)"])
+                reply(.authSucceeded)
+            case .rejected(let reason):
+                logger.notice("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)",
+                                                                  "username": "\(username.prefix(100))", "reason": "\(reason)"])
+                reply(.authInvalid)
+            case .temporaryFailure(let reason):
+                logger.error("authentication backend failed", metadata: ["error": "\(reason)"])
+                reply(.authTemporary)
+            case .throttled:
+                reply(SMTPReply(454, "4.7.0", "Too many failed logins: try again later"))
+            }
+        }
+        return .goOn
     }
 
     static func base64(_ text: String) -> [UInt8]? {

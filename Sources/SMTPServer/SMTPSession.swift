@@ -160,8 +160,9 @@ public final class SMTPSession {
                      "ENHANCEDSTATUSCODES"]
         if startTLSAvailable { lines.append("STARTTLS") }
         if authEnabledHere && plaintextAuthAllowed {
-            lines.append("AUTH PLAIN LOGIN")
-            lines.append("AUTH=PLAIN LOGIN")
+            let mechanisms = backend.logins.mechanisms.map(\.rawValue).joined(separator: " ")
+            lines.append("AUTH " + mechanisms)
+            lines.append("AUTH=" + mechanisms)
         }
         lines.append(contentsOf: ["SMTPUTF8", "CHUNKING"])
         reply(SMTPReply(250, nil, lines: lines))

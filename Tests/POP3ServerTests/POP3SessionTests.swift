@@ -155,9 +155,7 @@ import Testing
     @Test func aMaildropThatCannotBeOpenedIsPermanent() async throws {
         struct Unopenable: POP3Backend {
             let store: StorePOP3Backend
-            func authenticate(username: String, password: String) async throws -> (accountID: Int64, address: String)? {
-                try await store.authenticate(username: username, password: password)
-            }
+            var logins: any LoginService { store.logins }
             func lock(_ accountID: Int64) async throws -> MaildropLock? { try await store.lock(accountID) }
             func maildrop(_ accountID: Int64) async throws -> Maildrop { throw StoreError(.invalid, "INBOX is damaged") }
             func content(_ accountID: Int64, _ mailboxID: Int64, uid: UInt32) -> AsyncThrowingStream<[UInt8], any Error> {

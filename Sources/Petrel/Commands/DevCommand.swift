@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MailAuth
 import MailCore
 import MailStore
 
@@ -58,11 +59,13 @@ struct DevCommand: AsyncParsableCommand {
                 if let stored = try await directory.credentials(address) {
                     // Keep the printed password true: PETREL_DEMO_PASSWORD may have changed since the last run.
                     if try await !context.hasher.check(password.value, against: stored.passwordHash).matched {
-                        try await directory.setPasswordHash(address, try await context.hasher.hash(password.value))
+                        try await directory.setPasswordHash(address, try await context.hasher.hash(password.value),
+                                                            scramSHA256: try SCRAMSecrets.derive(password: password.value).stored)
                         print("updated the password of \(address)")
                     }
                 } else {
-                    try await directory.addAccount(address, passwordHash: try await context.hasher.hash(password.value), displayName: "Demo")
+                    try await directory.addAccount(address, passwordHash: try await context.hasher.hash(password.value),
+                                                   scramSHA256: try SCRAMSecrets.derive(password: password.value).stored, displayName: "Demo")
                     print("added account \(address)")
                 }
             }

@@ -5,7 +5,7 @@ struct DomainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "domain",
         abstract: "Manage local domains and alias domains.",
-        subcommands: [Add.self, List.self, Show.self, Remove.self]
+        subcommands: [Add.self, List.self, Show.self, Remove.self, DomainAuthCommand.self]
     )
 
     struct Add: AsyncParsableCommand {

@@ -22,7 +22,7 @@ enum NodeServices {
     }
 
     static func smtpService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
-                            hasher: PasswordHasher, logger: Logger) -> SMTPService {
+                            authenticator: Authenticator, logger: Logger) -> SMTPService {
         var smtp = SMTPConfiguration(hostname: configuration.hostname)
         smtp.maximumMessageSize = configuration.smtp.maximumMessageSize
         smtp.maximumRecipients = configuration.smtp.maximumRecipients
@@ -32,24 +32,24 @@ enum NodeServices {
         smtp.authOnMX = configuration.smtp.authOnMX
         if let postmaster = configuration.smtp.postmaster { smtp.postmaster = postmaster }
         smtp.tls = tls
-        let backend = StoreSMTPBackend(database: database, hasher: hasher, limits: configuration.resolution)
+        let backend = StoreSMTPBackend(database: database, authenticator: authenticator, limits: configuration.resolution)
         return SMTPService(configuration: smtp, backend: backend, logger: logger)
     }
 
     static func imapService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
-                            hasher: PasswordHasher, hub: ChangeEventHub, logger: Logger) -> IMAPService {
+                            authenticator: Authenticator, hub: ChangeEventHub, logger: Logger) -> IMAPService {
         var imap = IMAPConfiguration(hostname: configuration.hostname)
         imap.tls = tls
         imap.framing.maximumAppendLiteral = configuration.imap.appendLimit
-        let backend = StoreIMAPBackend(database: database, hasher: hasher, hub: hub)
+        let backend = StoreIMAPBackend(database: database, authenticator: authenticator, hub: hub)
         return IMAPService(configuration: imap, backend: backend, logger: logger)
     }
 
     static func pop3Service(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
-                            hasher: PasswordHasher, logger: Logger) -> POP3Service {
+                            authenticator: Authenticator, logger: Logger) -> POP3Service {
         var pop3 = POP3Configuration(hostname: configuration.hostname)
         pop3.tls = tls
-        return POP3Service(configuration: pop3, backend: StorePOP3Backend(database: database, hasher: hasher), logger: logger)
+        return POP3Service(configuration: pop3, backend: StorePOP3Backend(database: database, authenticator: authenticator), logger: logger)
     }
 
     /// The queue worker of this node (nil when `delivery.enabled` is false).

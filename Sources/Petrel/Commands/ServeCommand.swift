@@ -55,14 +55,16 @@ struct Node {
                                metadata: ["unknown_migrations": "\(status.unknown)"])
             }
             let tls = try NodeServices.tlsStore(configuration)
-            let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            let authenticator = configuration.authenticator(database: database, hasher: context.hasher, logger: logger)
+            try? await authenticator.refreshSCRAMOffer()
+            let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, authenticator: authenticator, logger: logger)
             // One LISTEN connection for the node: IMAP IDLE sessions hear of every node's changes.
             let hub = ChangeEventHub(database: database)
             let listening = Task { await hub.run() }
             defer { listening.cancel() }
-            let imap = NodeServices.imapService(configuration, database: database, tls: tls, hasher: context.hasher, hub: hub,
+            let imap = NodeServices.imapService(configuration, database: database, tls: tls, authenticator: authenticator, hub: hub,
                                                 logger: logger)
-            let pop3 = NodeServices.pop3Service(configuration, database: database, tls: tls, hasher: context.hasher, logger: logger)
+            let pop3 = NodeServices.pop3Service(configuration, database: database, tls: tls, authenticator: authenticator, logger: logger)
             let listeners = NodeServices.listeners(configuration, smtp: smtp, imap: imap, pop3: pop3, tls: tls, logger: logger)
             let group: ListenerGroup
             do {

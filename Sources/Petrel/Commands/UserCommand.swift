@@ -18,17 +18,19 @@ struct UserCommand: AsyncParsableCommand {
             valueName: "hash"))
         var passwordHash: String?
 
-        /// The hash to store: the imported one (checked for a known scheme) or a new Argon2id hash.
-        func hashToStore(_ context: CommandContext) async throws -> String {
+        /// The hash to store: the imported one (checked for a known scheme) or a new Argon2id hash,
+        /// with SCRAM-SHA-256 secrets when the password itself was given (an imported hash gets
+        /// them at its first login).
+        func hashToStore(_ context: CommandContext) async throws -> (hash: String, scram: String?) {
             if let passwordHash {
                 guard passwordStdin == false else { throw CLIError("give either --password-hash or --password-stdin, not both") }
                 guard PasswordScheme.isSupported(passwordHash) else {
                     throw CLIError("--password-hash: unsupported scheme; Petrel reads {ARGON2ID}, {ARGON2I}, {BLF-CRYPT}, {SHA512-CRYPT}, {SHA256-CRYPT}, {MD5-CRYPT}, {CRYPT}, {SSHA512}, {SSHA256}, {SSHA}, {SHA512}, {SHA256}, {SHA}, {PLAIN-MD5}, {PLAIN} and bare crypt strings")
                 }
-                return passwordHash
+                return (passwordHash, nil)
             }
             let password = try PasswordInput.read(fromStdin: passwordStdin, confirm: true)
-            return try await context.hasher.hash(password)
+            return (try await context.hasher.hash(password), try SCRAMSecrets.derive(password: password).stored)
         }
     }
 
@@ -59,7 +61,8 @@ struct UserCommand: AsyncParsableCommand {
                 _ = try await context.withDirectory { try await $0.domain(address.domain) }
                 let hash = try await password.hashToStore(context)
                 let record = try await context.withDirectory {
-                    try await $0.addAccount(address, passwordHash: hash, displayName: name, quotaBytes: bytes, quotaMessages: quotaMessages)
+                    try await $0.addAccount(address, passwordHash: hash.hash, scramSHA256: hash.scram, displayName: name,
+                                            quotaBytes: bytes, quotaMessages: quotaMessages)
                 }
                 if output.json { try Output.json(record) } else { print("added account \(record.address)") }
             }
@@ -124,7 +127,7 @@ struct UserCommand: AsyncParsableCommand {
                 let context = try await CommandContext.make(global)
                 _ = try await context.withDirectory { try await $0.account(address) }
                 let hash = try await password.hashToStore(context)
-                try await context.withDirectory { try await $0.setPasswordHash(address, hash) }
+                try await context.withDirectory { try await $0.setPasswordHash(address, hash.hash, scramSHA256: hash.scram) }
                 print("password changed for \(address)")
             }
         }

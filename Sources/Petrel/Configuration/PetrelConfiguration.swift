@@ -22,6 +22,7 @@ struct PetrelConfiguration: Sendable {
     var imap = IMAPSettings()
     var pop3 = POP3Settings()
     var delivery = DeliverySettings()
+    var auth = AuthSettings()
     /// Seconds a draining node waits for sessions to finish before closing them.
     var shutdownGraceSeconds = 30
 
@@ -92,6 +93,7 @@ struct PetrelConfiguration: Sendable {
         }
         try readListeners(reader)
         try readDelivery(reader)
+        try readAuth(reader)
     }
 
     /// Typed access that tells a missing key (nil) from a present but unusable one (an error

@@ -1,0 +1,84 @@
+import CSASL
+import Foundation
+import MailCore
+import MailStore
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// Password checks through libsasl2's `sasl_checkpass`, with the site's own SASL configuration
+/// (`/etc/sasl2/petrel.conf` by default: typically `pwcheck_method: saslauthd`, so saslauthd
+/// checks against PAM, LDAP, shadow or an IMAP server), as Postfix does with
+/// `smtpd_sasl_type = cyrus`.
+///
+/// libsasl2 is initialised once per process, and its calls run one at a time on a thread of
+/// their own: the library's default mutexes do nothing, and saslauthd answers one request per
+/// connection anyway.
+public final class CyrusSASL: Sendable {
+    public static let shared = CyrusSASL()
+
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let state = NIOLockedValueBox<(appName: String, configDirectory: String?, initialized: Int32?)>(("petrel", nil, nil))
+
+    private init() {
+        thread.start()
+    }
+
+    /// Where libsasl2 finds its configuration: `<configDirectory>/<appName>.conf` (libsasl2's
+    /// own search path, /etc/sasl2 first, when nil). Takes effect before the first check only.
+    public func configure(appName: String, configDirectory: String?) {
+        state.withLockedValue { state in
+            guard state.initialized == nil else { return }
+            state.appName = appName
+            state.configDirectory = configDirectory
+        }
+    }
+
+    /// Checks `password` for the login `address`, passed as the settings say.
+    public func check(_ address: EmailAddress, password: String, settings: CyrusSettings, service: String) async -> DirectoryVerdict {
+        guard !password.isEmpty else { return .rejected("empty password") }
+        let username = settings.passesLocalPart ? address.localPart : address.description
+        let service = settings.service ?? service
+        let realm = settings.realm
+        do {
+            return try await thread.runIfActive { [self] in
+                let initialized = state.withLockedValue { state -> Int32 in
+                    if let done = state.initialized { return done }
+                    if let directory = state.configDirectory { setenv("SASL_CONF_PATH", directory, 1) }
+                    let rc = sasl_server_init(nil, state.appName)
+                    state.initialized = rc
+                    return rc
+                }
+                guard initialized == SASL_OK else {
+                    return .unavailable("sasl_server_init failed: " + String(cString: sasl_errstring(initialized, nil, nil)))
+                }
+                var connection: OpaquePointer?
+                var rc = sasl_server_new(service, nil, realm, nil, nil, nil, 0, &connection)
+                guard rc == SASL_OK, connection != nil else {
+                    return .unavailable("sasl_server_new failed: " + String(cString: sasl_errstring(rc, nil, nil)))
+                }
+                defer { sasl_dispose(&connection) }
+                let user = Array(username.utf8)
+                let pass = Array(password.utf8)
+                rc = user.withUnsafeBufferPointer { u in
+                    pass.withUnsafeBufferPointer { p in
+                        u.withMemoryRebound(to: CChar.self) { u in
+                            p.withMemoryRebound(to: CChar.self) { p in
+                                sasl_checkpass(connection, u.baseAddress, UInt32(u.count), p.baseAddress, UInt32(p.count))
+                            }
+                        }
+                    }
+                }
+                let message = String(cString: sasl_errstring(rc, nil, nil))
+                switch rc {
+                case SASL_OK: return .accepted(ProvisionedAccount(address: address))
+                case SASL_BADAUTH, SASL_NOUSER, SASL_NOVERIFY, SASL_DISABLED, SASL_EXPIRED, SASL_PWLOCK, SASL_NOUSERPASS, SASL_BADPARAM:
+                    return .rejected("sasl_checkpass: \(message)")
+                default:
+                    return .unavailable("sasl_checkpass: \(message) (\(rc))")
+                }
+            }
+        } catch {
+            return .unavailable("\(error)")
+        }
+    }
+}

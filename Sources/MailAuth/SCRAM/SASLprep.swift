@@ -1,0 +1,31 @@
+import Foundation
+
+/// SASLprep (RFC 4013), the normalisation SCRAM applies to passwords (RFC 5802 §2.2), as far
+/// as it changes real passwords: non-ASCII spaces (RFC 3454 C.1.2) become U+0020, the
+/// "commonly mapped to nothing" characters (B.1) are dropped, and the result is NFKC. An
+/// all-ASCII password is left exactly as it is. The prohibited-output and bidi checks are
+/// not applied: a password that would fail them simply never matches a client that applied
+/// them, which fails closed.
+enum SASLprep {
+    static func prepare(_ input: String) -> String {
+        if input.utf8.allSatisfy({ $0 < 0x80 }) { return input }
+        var mapped = String.UnicodeScalarView()
+        for scalar in input.unicodeScalars {
+            if mappedToNothing.contains(scalar.value) { continue }
+            mapped.append(nonASCIISpaces.contains(scalar.value) ? " " : scalar)
+        }
+        return String(mapped).precomposedStringWithCompatibilityMapping
+    }
+
+    /// RFC 3454 Table C.1.2.
+    static let nonASCIISpaces: Set<UInt32> = [
+        0x00A0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009,
+        0x200A, 0x200B, 0x202F, 0x205F, 0x3000,
+    ]
+    /// RFC 3454 Table B.1.
+    static let mappedToNothing: Set<UInt32> = [
+        0x00AD, 0x034F, 0x1806, 0x180B, 0x180C, 0x180D, 0x200B, 0x200C, 0x200D, 0x2060, 0xFE00, 0xFE01,
+        0xFE02, 0xFE03, 0xFE04, 0xFE05, 0xFE06, 0xFE07, 0xFE08, 0xFE09, 0xFE0A, 0xFE0B, 0xFE0C, 0xFE0D,
+        0xFE0E, 0xFE0F, 0xFEFF,
+    ]
+}
