@@ -27,10 +27,10 @@ public enum PasswordScheme: String, Sendable, CaseIterable {
 
     /// How the digest of a SHA-family scheme is written: Dovecot's default is base64, and a
     /// `.HEX` suffix on the scheme name (`{SSHA256.HEX}`) selects hexadecimal.
-    enum DigestEncoding: Sendable { case base64, hex }
+    public enum DigestEncoding: Sendable { case base64, hex }
 
     /// Parses a stored `{SCHEME}value` or bare value into its scheme, digest encoding and value.
-    static func parse(_ stored: String) -> (scheme: PasswordScheme, encoding: DigestEncoding, value: Substring)? {
+    public static func parse(_ stored: String) -> (scheme: PasswordScheme, encoding: DigestEncoding, value: Substring)? {
         let (name, value) = PasswordHashFormat.split(stored)
         guard var name else {
             guard let scheme = PasswordScheme(rawValue: PasswordHashFormat.bareScheme(value)) else { return nil }

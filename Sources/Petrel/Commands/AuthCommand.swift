@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MailAuth
+import MailCore
 import MailStore
 
 struct AuthCommand: AsyncParsableCommand {
@@ -35,15 +36,22 @@ struct AuthCommand: AsyncParsableCommand {
                 let configuration = context.configuration
                 let address = self.address
                 let service = self.service
-                let outcome = try await context.withDatabase { database in
+                let (outcome, scheme) = try await context.withDatabase { database in
                     let authenticator = configuration.authenticator(database: database, hasher: hasher,
                                                                     logger: Logger(label: "petrel.auth"))
-                    return try await authenticator.check(username: address, password: password,
-                                                         context: LoginContext(service: service, clientAddress: nil))
+                    // The stored scheme before the check (a legacy one is rehashed by it).
+                    let stored = try? await authenticator.directory.credentials(EmailAddress(address))
+                    let outcome = try await authenticator.check(username: address, password: password,
+                                                                context: LoginContext(service: service, clientAddress: nil))
+                    return (outcome, stored.flatMap { PasswordScheme.parse($0.passwordHash)?.scheme })
                 }
                 switch outcome {
                 case .accepted(let user):
-                    print("accepted: \(user.address) (backend \(user.backend.rawValue), account id \(user.accountID))")
+                    var detail = "backend \(user.backend.rawValue)"
+                    if user.backend == .sql, let scheme {
+                        detail += ", scheme \(scheme.rawValue)" + (scheme.isLegacy ? ", legacy: rehashed to ARGON2ID" : "")
+                    }
+                    print("accepted: \(user.address) (\(detail))")
                 case .rejected(let reason):
                     throw CLIError("rejected: \(address): \(reason)")
                 case .temporaryFailure(let reason), .throttled(let reason):
