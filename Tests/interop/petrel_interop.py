@@ -174,9 +174,15 @@ def psql(query, database_url=None, **params):
     return [line.split("\t") for line in r.stdout.decode().splitlines()]
 
 
-def write_config(path, listeners=False, delivery=None):
+# Every test connects from 127.0.0.1 and many try wrong passwords on purpose: the suite's nodes
+# throttle only far past what it does (test_auth.py checks throttling with its own limits).
+LENIENT_THROTTLE = {"delay_ms": 0, "account_failures": 100000, "client_failures": 100000}
+
+
+def write_config(path, listeners=False, delivery=None, auth=None):
     """delivery: the `delivery:` settings as a dict of YAML scalars; None turns outbound
-    delivery off, so that nothing queued by a test ever leaves the machine."""
+    delivery off, so that nothing queued by a test ever leaves the machine. auth: the
+    `auth:` settings as a dict (its `throttle` a dict too); None: LENIENT_THROTTLE."""
     wd = workdir()
     lines = [
         "hostname: %s" % HOSTNAME,
@@ -205,6 +211,10 @@ def write_config(path, listeners=False, delivery=None):
             "  pop3: {address: %s, port: 0, tls: starttls}" % HOST,
             "  pop3s: {address: %s, port: 0, tls: implicit}" % HOST,
         ]
+    auth = dict(auth or {})
+    throttle = auth.pop("throttle", LENIENT_THROTTLE)
+    lines += ["auth:", "  throttle:"] + ["    %s: %s" % (key, value) for key, value in throttle.items()]
+    lines += ["  %s: %s" % (key, value) for key, value in auth.items()]
     if delivery is None:
         lines += ["delivery:", "  enabled: false"]
     else:
@@ -222,14 +232,14 @@ class Node:
 
     LISTENER_LINE = re.compile(r"^\s+(smtp|submission|submissions|imap|imaps|pop3|pop3s)\s+127\.0\.0\.1:(\d+)\s", re.M)
 
-    def __init__(self, name, delivery=None, database_url=None):
+    def __init__(self, name, delivery=None, database_url=None, auth=None):
         self.name = name
         self.database_url = database_url
         self.proc = None
         self.ports = {}
         self.log_path = os.path.join(workdir(), name + ".log")
         self.config = os.path.join(workdir(), name + ".yaml")
-        write_config(self.config, listeners=True, delivery=delivery)
+        write_config(self.config, listeners=True, delivery=delivery, auth=auth)
 
     def log(self):
         try:
