@@ -79,7 +79,8 @@ class Scram(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         environment()
-        cls.node = Node("ScramNode")
+        # SCRAM always: other test modules may leave LDAP domains behind (auto would then hide it).
+        cls.node = Node("ScramNode", auth={"scram": "always"})
         cls.node.start()
 
     @classmethod

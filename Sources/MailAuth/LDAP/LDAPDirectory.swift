@@ -100,7 +100,8 @@ public final class LDAPDirectory: Sendable {
     func account(_ entry: LDAPEntry, login: EmailAddress) -> ProvisionedAccount {
         let mails = entry.values(settings.effectiveMailAttribute).compactMap { try? EmailAddress($0) }
         let address = mails.contains(login) ? login : mails.first { $0.domain == login.domain } ?? login
-        var aliases = mails.filter { $0 != address }
+        // Other `mail` values in the same domain, and every alias-attribute value, become aliases.
+        var aliases = mails.filter { $0 != address && $0.domain == address.domain }
         if let attribute = settings.aliasAttribute {
             aliases += entry.values(attribute).compactMap { try? EmailAddress($0) }
         }
