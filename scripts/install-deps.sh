@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Petrel needs when they are missing (Debian 12).
-#   scripts/install-deps.sh build   -dev libraries for compiling
+#   scripts/install-deps.sh build   -dev libraries for compiling (incl. libldap-dev for
+#                                   ldap.h and libsasl2-dev for sasl/sasl.h)
 #   scripts/install-deps.sh run     build + PostgreSQL server binaries
 #   scripts/install-deps.sh test    run + what the test suite uses (incl. the SMTP interop
 #                                   clients: swaks, Postfix's smtp-source, openssl; the
 #                                   IMAP/POP3 ones: curl, mbsync, offlineimap, mutt, tmux,
 #                                   fetchmail; the outbound-delivery peers: dnsmasq, Postfix's
-#                                   smtp-sink and private Postfix instances; the DKIM
-#                                   verifier dkimpy with PyNaCl, from PyPI)
+#                                   smtp-sink and private Postfix instances; the directory
+#                                   peers: OpenLDAP's slapd and ldap-utils, Cyrus saslauthd
+#                                   (sasl2-bin) and the PLAIN/LOGIN plugins (libsasl2-modules);
+#                                   the DKIM verifier dkimpy with PyNaCl, from PyPI)
 # Runs apt-get as root, or through sudo for a normal user. Installs nothing that is present.
 set -euo pipefail
 need=()
 have_header() { [ -e "/usr/include/$1" ] || [ -e "/usr/include/x86_64-linux-gnu/$1" ] || [ -e "/usr/include/aarch64-linux-gnu/$1" ]; }
 have_header argon2.h || need+=(libargon2-dev)
 have_header crypt.h || need+=(libcrypt-dev)
+have_header ldap.h || need+=(libldap-dev)
+have_header sasl/sasl.h || need+=(libsasl2-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 case "${1:-build}" in
   run|test)
@@ -38,6 +43,16 @@ if [ "${1:-build}" = test ]; then
   # Outbound-delivery peers (Tests/interop/outbound_peers.py): dnsmasq as the only DNS server
   # the tests' resolver asks (dnsmasq-base: the binary alone, no system service).
   command -v /usr/sbin/dnsmasq >/dev/null || need+=(dnsmasq-base)
+  # Directory peers (Tests/interop/ldap_peer.py, sasl_peer.py): a throwaway slapd with its own
+  # slapd.conf and database (the package's system database is never made: see the debconf
+  # preseed below; the system service is never started), OpenLDAP's clients for its
+  # self-test, and saslauthd/testsaslauthd run in the foreground with their own socket
+  # directory (the system saslauthd stays off). libsasl2-modules holds the PLAIN and LOGIN
+  # plugins a libsasl2 server needs; it is only a Recommends of libsasl2-2.
+  [ -x /usr/sbin/slapd ] || need+=(slapd)
+  command -v ldapsearch >/dev/null || need+=(ldap-utils)
+  [ -x /usr/sbin/saslauthd ] && [ -x /usr/sbin/testsaslauthd ] || need+=(sasl2-bin)
+  ls /usr/lib/*/sasl2/libplain.so* >/dev/null 2>&1 || need+=(libsasl2-modules)
   # IMAP/POP3 interop clients (Tests/interop/imap_pop3_clients.py): curl (imap[s]://,
   # pop3[s]://), isync's mbsync, offlineimap3, mutt (driven inside tmux) and fetchmail (its
   # daemon stays off: START_DAEMON=no in /etc/default/fetchmail).
@@ -72,6 +87,11 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 if [[ " ${need[*]} " == *" postfix "* ]]; then
   echo 'postfix postfix/main_mailer_type select No configuration' | $sudo debconf-set-selections
+fi
+if [[ " ${need[*]} " == *" slapd "* ]]; then
+  # Otherwise slapd's postinst makes a system database (dc=nodomain, with an admin password)
+  # and configures the service; the tests bring their own configuration.
+  echo 'slapd slapd/no_configuration boolean true' | $sudo debconf-set-selections
 fi
 $sudo apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"

@@ -223,7 +223,7 @@ def register(peer, kill_pids=(), kill_group_of_pid_file=None, commands=()):
     lines = list(commands)
     lines += ["kill -9 %d 2>/dev/null" % pid for pid in kill_pids]
     if kill_group_of_pid_file:
-        lines.append("pid=$(sed -n '1s/[^0-9]//gp' %s 2>/dev/null); [ -n \"$pid\" ] && kill -9 -- -$pid 2>/dev/null"
+        lines.append("pid=$(sed -n '1s/[^0-9]//gp' %s 2>/dev/null); [ -n \"$pid\" ] && kill -9 -$pid 2>/dev/null"
                      % shlex.quote(kill_group_of_pid_file))
     running[peer] = lines
     _write_cleanup_script()
