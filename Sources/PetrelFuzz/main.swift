@@ -1,7 +1,8 @@
-// libFuzzer target for Petrel's parsers (selector byte modulo 14: 0–5 the small parsers, 6 the
+// libFuzzer target for Petrel's parsers (selector byte modulo 15: 0–5 the small parsers, 6 the
 // whole MIME pipeline, 7 header-value decoders, 8 SMTP command lines, 9 the SMTP DATA decoder,
 // SASL PLAIN and IP networks, 10 IMAP commands through the framer and the parser, 11 POP3 command
-// lines, 12 DNS responses, 13 DKIM signing of a message). Built and run with `make fuzz` (docs/fuzzing.md):
+// lines, 12 DNS responses, 13 DKIM signing of a message, 14 SCRAM-SHA-256 client messages and
+// LDAP filter building). Built and run with `make fuzz` (docs/fuzzing.md):
 //   swift build --scratch-path .build-fuzz --product petrel-fuzz \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DPETREL_FUZZ
 // The first input byte picks the parser; the rest is its input. Errors are expected and ignored:
@@ -20,7 +21,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-    switch bytes[0] % 14 {
+    switch bytes[0] % 15 {
     case 6:
         // Everything IMAP asks of a stored message: structure, envelope, BODY[STRUCTURE],
         // every section, search text.
@@ -95,6 +96,18 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let key = DKIMSigner.Key(domain: "fuzz.test", selector: "fuzz", privateKey: try! DKIMPrivateKey(
             algorithm: .ed25519SHA256, pem: fuzzDKIMKeyPEM))
         _ = try? DKIMSigner().signatureFields(for: Array(bytes.dropFirst()), keys: [key])
+    case 14:
+        // SCRAM: newline-separated client messages through one exchange (made-up secrets
+        // when asked, as for an unknown login); and the same text as an LDAP filter value.
+        var exchange = SASLExchange(mechanism: .scramSHA256)
+        let messages = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var step = exchange.start(initialResponse: messages.first.map { Array($0.utf8) })
+        for message in messages.dropFirst() {
+            if case .needSCRAMSecrets = step { step = exchange.provide(nil) }
+            step = exchange.respond(Array(message.utf8))
+        }
+        _ = LDAPFilter.expand("(&(mail=%s)(uid=%u)(o=%d))", address: text, localPart: text, domain: text)
+        _ = LDAPFilter.isValidTemplate(text)
     case 0: _ = try? DomainName(text)
     case 1: _ = try? EmailAddress(text)
     case 2: _ = try? AliasSource(text)

@@ -57,15 +57,13 @@ public final class CyrusSASL: Sendable {
                     return .unavailable("sasl_server_new failed: " + String(cString: sasl_errstring(rc, nil, nil)))
                 }
                 defer { sasl_dispose(&connection) }
-                let user = Array(username.utf8)
-                let pass = Array(password.utf8)
-                rc = user.withUnsafeBufferPointer { u in
-                    pass.withUnsafeBufferPointer { p in
-                        u.withMemoryRebound(to: CChar.self) { u in
-                            p.withMemoryRebound(to: CChar.self) { p in
-                                sasl_checkpass(connection, u.baseAddress, UInt32(u.count), p.baseAddress, UInt32(p.count))
-                            }
-                        }
+                // libsasl2 hands the password on as a C string (saslauthd_verify_password uses
+                // strlen), whatever length is given: both must be NUL-terminated, and a NUL
+                // inside cannot be passed on faithfully.
+                guard !username.utf8.contains(0), !password.utf8.contains(0) else { return .rejected("NUL in the login") }
+                rc = username.withCString { user in
+                    password.withCString { pass in
+                        sasl_checkpass(connection, user, UInt32(username.utf8.count), pass, UInt32(password.utf8.count))
                     }
                 }
                 let message = String(cString: sasl_errstring(rc, nil, nil))
