@@ -29,3 +29,14 @@ CREATE TABLE login_failures (
     blocked_until  timestamptz
 );
 CREATE INDEX login_failures_last ON login_failures (last_failure);
+
+-- Secrets shared by every node. 'scram_decoy' keys the made-up SCRAM-SHA-256 salts given to
+-- logins without secrets: every node, before and after a restart, shows the same salt for the
+-- same unknown name, as it does for a real account (no enumeration by comparing nodes).
+CREATE TABLE auth_secrets (
+    name   text PRIMARY KEY,
+    value  text NOT NULL CHECK (length(value) >= 32)
+);
+-- gen_random_uuid() draws from the server's strong random source (PostgreSQL 13+).
+INSERT INTO auth_secrets (name, value)
+VALUES ('scram_decoy', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));

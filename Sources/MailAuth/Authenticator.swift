@@ -33,6 +33,7 @@ public final class Authenticator: LoginService {
     /// LDAP connection pools, one per distinct settings (domains sharing a directory share one).
     private let directories = NIOLockedValueBox<[String: LDAPDirectory]>([:])
     /// `anyDomainOutsideSQL`, re-read at most every 30 s.
+    private let decoy = NIOLockedValueBox<[UInt8]?>(nil)
     private let outsideSQL = NIOLockedValueBox<(value: Bool, checked: NIODeadline?, refreshing: Bool)>((false, nil, false))
 
     public init(directory: Directory, hasher: PasswordHasher, throttle: LoginThrottleSettings = .default,
@@ -94,7 +95,11 @@ public final class Authenticator: LoginService {
             }
             let outcome = try await check(username: username, password: password, context: context)
             switch outcome {
-            case .accepted(let user): await throttle.succeeded(username, address: user.address)
+            case .accepted(let user):
+                // Guesses sent in parallel all pass the first check before any failure is
+                // counted: one that hits the password after the block began is refused too.
+                if let refusal = try await throttle.refusal(username, context) { return .throttled(reason: refusal) }
+                await throttle.succeeded(username, address: user.address)
             case .rejected: await throttle.failed(username, context)
             case .temporaryFailure, .throttled: break
             }
@@ -144,9 +149,12 @@ public final class Authenticator: LoginService {
     public func scramSecrets(username: String, context: LoginContext) async -> SCRAMLookup {
         do {
             if let refusal = try await throttle.refusal(username, context) { return .refused(.throttled(reason: refusal)) }
-            guard let address = try? EmailAddress(username), case .sql = try await backend(for: address.domain),
-                  let credentials = try await directory.credentials(address), credentials.active else { return .secrets(nil) }
-            return .secrets(credentials.scramSHA256.flatMap(SCRAMSecrets.init(stored:)))
+            if let address = try? EmailAddress(username), case .sql = try await backend(for: address.domain),
+               let credentials = try await directory.credentials(address), credentials.active,
+               let secrets = credentials.scramSHA256.flatMap(SCRAMSecrets.init(stored:)) {
+                return .secrets(secrets)
+            }
+            return .unknown(decoyKey: try await decoyKey())
         } catch {
             logger.error("authentication backend failed", metadata: ["error": "\(error)"])
             return .refused(.temporaryFailure(reason: "\(error)"))
@@ -161,11 +169,23 @@ public final class Authenticator: LoginService {
         do {
             guard let address = try? EmailAddress(username), let credentials = try await directory.credentials(address),
                   credentials.active else { return .rejected(reason: "account disabled meanwhile") }
+            if let refusal = try await throttle.refusal(username, context) { return .throttled(reason: refusal) }
             await throttle.succeeded(username, address: credentials.address)
             return .accepted(AuthenticatedUser(accountID: credentials.accountID, address: credentials.address, backend: .sql))
         } catch {
             return .temporaryFailure(reason: "\(error)")
         }
+    }
+
+    /// The key of made-up SCRAM salts, shared by every node (`auth_secrets`).
+    func decoyKey() async throws -> [UInt8] {
+        if let key = decoy.withLockedValue({ $0 }) { return key }
+        guard let text = try await directory.authSecret("scram_decoy") else {
+            throw AuthBackendUnavailable("auth_secrets has no scram_decoy: run petrel migrate")
+        }
+        let key = Array(text.utf8)
+        decoy.withLockedValue { $0 = key }
+        return key
     }
 
     public var offersSCRAM: Bool {

@@ -50,10 +50,12 @@ public enum LoginOutcome: Sendable, Equatable {
     case throttled(reason: String)
 }
 
-/// SCRAM's first look-up: the login's secrets (nil when it has none: the exchange then fails
-/// at the proof), or a refusal before the exchange goes on.
+/// SCRAM's first look-up: the login's secrets; or none (the exchange goes on with made-up
+/// ones keyed by `decoyKey`, shared by every node, and fails at the proof); or a refusal
+/// before the exchange goes on.
 public enum SCRAMLookup: Sendable, Equatable {
-    case secrets(SCRAMSecrets?)
+    case secrets(SCRAMSecrets)
+    case unknown(decoyKey: [UInt8])
     case refused(LoginOutcome)
 }
 

@@ -51,13 +51,19 @@ public struct LoginThrottle: Sendable {
         self.settings = settings
     }
 
-    /// `account:user@example.com`, lower-cased and bounded.
+    /// `account:user@example.com`: the address in its canonical form (so that the spellings of
+    /// one address, `ALICE@Example.COM.` or with ideographic full stops, share one counter),
+    /// else the login lower-cased and bounded.
     public static func accountKey(_ username: String) -> String {
-        "account:" + String(username.lowercased().prefix(320))
+        let canonical = (try? EmailAddress(username))?.description ?? username.lowercased()
+        return "account:" + String(canonical.prefix(320))
     }
 
-    /// `client:192.0.2.7`; an IPv6 client counts by its /64 (one host usually has the whole prefix).
+    /// `client:192.0.2.7`; an IPv6 client counts by its /64 (one host usually has the whole
+    /// prefix); an IPv4 client seen on a dual-stack socket (`::ffff:192.0.2.7`) as itself.
     public static func clientKey(_ address: String) -> String {
+        let lowered = address.lowercased()
+        if lowered.hasPrefix("::ffff:"), lowered.contains(".") { return "client:" + String(lowered.dropFirst(7).prefix(15)) }
         if address.contains(":"), let network = try? IPNetwork("\(address)/64") {
             return "client:\(network)"
         }

@@ -60,10 +60,11 @@ public struct SASLExchange: Sendable {
         scram = SCRAMServerExchange(serverNonce: scramServerNonce)
     }
 
-    /// SCRAM: the secrets asked for by `.needSCRAMSecrets`, nil when the login has none.
-    public mutating func provide(_ secrets: SCRAMSecrets?) -> Step {
+    /// SCRAM: the secrets asked for by `.needSCRAMSecrets`, nil when the login has none (then
+    /// made-up ones keyed by `decoyKey`, or by a key of this process when nil).
+    public mutating func provide(_ secrets: SCRAMSecrets?, decoyKey: [UInt8]? = nil) -> Step {
         guard var scram else { return .malformed("not a SCRAM exchange") }
-        let outcome = scram.provide(secrets)
+        let outcome = scram.provide(secrets, decoyKey: decoyKey)
         self.scram = scram
         return Self.step(outcome)
     }

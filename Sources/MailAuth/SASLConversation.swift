@@ -44,6 +44,7 @@ public enum SASLConversation {
             case .needSCRAMSecrets(let username):
                 switch await logins.scramSecrets(username: username, context: context) {
                 case .secrets(let secrets): step = exchange.provide(secrets)
+                case .unknown(let key): step = exchange.provide(nil, decoyKey: key)
                 case .refused(let outcome): return .outcome(outcome, username: username)
                 }
             case .authenticated(let username):

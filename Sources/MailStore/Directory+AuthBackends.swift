@@ -54,6 +54,13 @@ extension Directory {
         return false
     }
 
+    /// A secret shared by every node (`auth_secrets`, migration 0009); nil when there is none.
+    public func authSecret(_ name: String) async throws -> String? {
+        let rows = try await database.query("SELECT value FROM auth_secrets WHERE name = \(name)")
+        for try await value in rows.decode(String.self) { return value }
+        return nil
+    }
+
     /// Whether any domain authenticates elsewhere than in the accounts table (then SCRAM, which
     /// needs stored secrets, is not offered: clients would pick it and fail).
     public func anyDomainOutsideSQL() async throws -> Bool {

@@ -5,13 +5,14 @@ import PostgresNIO
 /// What a directory (LDAP) says about a user, for an account row of its own here.
 public struct ProvisionedAccount: Sendable, Equatable {
     public var address: EmailAddress
-    public var displayName: String
-    /// 0: no limit.
-    public var quotaBytes: Int64
+    /// nil: the directory has none (an admin's setting here is kept).
+    public var displayName: String?
+    /// nil: the directory has none (an admin's setting here is kept); 0: no limit.
+    public var quotaBytes: Int64?
     /// Other addresses of the user (`mailAlternateAddress`): aliases to `address`.
     public var aliases: [EmailAddress]
 
-    public init(address: EmailAddress, displayName: String = "", quotaBytes: Int64 = 0, aliases: [EmailAddress] = []) {
+    public init(address: EmailAddress, displayName: String? = nil, quotaBytes: Int64? = nil, aliases: [EmailAddress] = []) {
         self.address = address
         self.displayName = displayName
         self.quotaBytes = quotaBytes
@@ -38,8 +39,10 @@ extension Directory {
             let rows = try await connection.query("""
                 INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, provisioned_from)
                 VALUES (\(domain.id), \(user.address.localPart), \(user.address.description), \(Self.provisionedPasswordHash),
-                        \(user.displayName), \(user.quotaBytes), \(source))
-                ON CONFLICT (address) DO UPDATE SET display_name = excluded.display_name, quota_bytes = excluded.quota_bytes
+                        coalesce(\(user.displayName), ''), coalesce(\(user.quotaBytes), 0), \(source))
+                ON CONFLICT (address) DO UPDATE
+                    SET display_name = coalesce(\(user.displayName), accounts.display_name),
+                        quota_bytes = coalesce(\(user.quotaBytes), accounts.quota_bytes)
                     WHERE accounts.provisioned_from IS NOT NULL
                 RETURNING id, (xmax = 0)
                 """, logger: database.logger)
@@ -56,7 +59,8 @@ extension Directory {
             if inserted {
                 try await MailboxStore.createDefaults(accountID: accountID, on: connection, logger: database.logger)
             }
-            for alias in user.aliases where alias != user.address {
+            // Only addresses of the account's own domain: an entry never claims another domain's.
+            for alias in user.aliases where alias != user.address && alias.domain == user.address.domain {
                 try await Self.provisionAlias(alias, to: user.address, on: connection, logger: database.logger)
             }
             return accountID

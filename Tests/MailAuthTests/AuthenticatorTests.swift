@@ -108,6 +108,25 @@ import Testing
         }
     }
 
+    /// Provisioning from a directory: what the directory does not say is left as the admin set
+    /// it, and alternate addresses never become aliases in another domain.
+    @Test func provisioningKeepsWhatTheDirectoryDoesNotSay() async throws {
+        try await TestDatabase.withMigrated { database in
+            let directory = try await Self.setUp(database)
+            try await directory.addDomain(try DomainName("ldap.test"))
+            let alice = try EmailAddress("alice@ldap.test")
+            try await directory.provision(ProvisionedAccount(address: alice, displayName: "Alice", quotaBytes: 5000,
+                                                             aliases: [try EmailAddress("a@ldap.test"), try EmailAddress("ceo@example.test")]),
+                                          from: "ldap")
+            try await directory.setQuota(alice, bytes: 7000, messages: nil)
+            try await directory.provision(ProvisionedAccount(address: alice), from: "cyrus")
+            let record = try await directory.account(alice)
+            #expect(record.quotaBytes == 7000 && record.displayName == "Alice")
+            #expect(try await directory.aliasTargets(.address(try EmailAddress("a@ldap.test"))) == ["alice@ldap.test"])
+            #expect(try await directory.aliasTargets(.address(try EmailAddress("ceo@example.test"))) == nil)
+        }
+    }
+
     /// An empty password never succeeds, whatever is stored (even {PLAIN} with an empty value
     /// cannot be stored; an LDAP domain never sees it).
     @Test func backendsPerDomain() async throws {
@@ -128,7 +147,12 @@ import Testing
             #expect(await auth.login(username: "alice@ldap.test", password: "", context: Self.context) == .rejected(reason: "empty password"))
             try await auth.refreshSCRAMOffer()
             #expect(!auth.offersSCRAM)
-            #expect(await auth.scramSecrets(username: "alice@ldap.test", context: Self.context) == .secrets(nil))
+            // No secrets for an LDAP user: the exchange goes on with made-up ones, keyed by the
+            // database's shared secret (the same on every node).
+            let key = Array(try #require(try await directory.authSecret("scram_decoy")).utf8)
+            #expect(await auth.scramSecrets(username: "alice@ldap.test", context: Self.context) == .unknown(decoyKey: key))
+            let other = Authenticator(directory: Directory(database: database), hasher: Self.hasher, throttle: Self.noDelay())
+            #expect(await other.scramSecrets(username: "alice@ldap.test", context: Self.context) == .unknown(decoyKey: key))
             #expect(try await directory.removeDomainAuth(try DomainName("ldap.test")))
             try await auth.refreshSCRAMOffer()
             #expect(auth.offersSCRAM)

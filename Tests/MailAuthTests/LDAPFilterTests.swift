@@ -53,5 +53,8 @@ struct LDAPFilterTests {
         #expect(LoginThrottle.clientKey("2001:db8:1:2:3:4:5:6") == "client:2001:db8:1:2:0:0:0:0/64")
         #expect(LoginThrottle.clientKey("192.0.2.7") == "client:192.0.2.7")
         #expect(LoginThrottle.accountKey("Alice@Example.TEST") == "account:alice@example.test")
+        // Every spelling of one address shares its counter; a dual-stack IPv4 client is itself.
+        #expect(LoginThrottle.accountKey("alice@example\u{3002}test.") == "account:alice@example.test")
+        #expect(LoginThrottle.clientKey("::ffff:192.0.2.7") == "client:192.0.2.7")
     }
 }

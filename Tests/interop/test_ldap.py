@@ -55,11 +55,15 @@ class LDAPLogins(unittest.TestCase):
         cls.slapd.start()
         if "ldap.test" not in petrel("domain", "list"):
             petrel("domain", "add", DOMAIN)
+        cls.use_starttls()
+        cls.node = Node("LDAPNode")
+        cls.node.start()
+
+    @classmethod
+    def use_starttls(cls):
         set_ldap_backend(DOMAIN, cls.slapd, "--uri", cls.slapd.uri, "--start-tls", "--ca-file", cls.slapd.ca_file,
                          "--recipient-filter", RECIPIENT_FILTER, "--alias-attribute", "mailAlternateAddress",
                          "--quota-attribute", "mailQuota")
-        cls.node = Node("LDAPNode")
-        cls.node.start()
 
     @classmethod
     def tearDownClass(cls):
@@ -156,21 +160,32 @@ class LDAPLogins(unittest.TestCase):
         self.assertEqual(origin, "ldap")
 
     def test_ldaps_checks_the_certificate(self):
-        for domain, extra, expect in [("ldaps-ok.test", ["--ca-file", self.slapd.ca_file], "OK"),
-                                      ("ldaps-untrusted.test", [], "UNAVAILABLE")]:
-            if domain not in petrel("domain", "list"):
-                petrel("domain", "add", domain)
-            set_ldap_backend(domain, self.slapd, "--uri", self.slapd.ldaps_uri, "--filter",
-                             "(&(objectClass=inetOrgPerson)(uid=%u))", *extra)
-            try:
+        try:
+            for extra, expect in [(["--ca-file", self.slapd.ca_file], "OK"), ([], "UNAVAILABLE")]:
+                set_ldap_backend(DOMAIN, self.slapd, "--uri", self.slapd.ldaps_uri, *extra)
                 with imaplib.IMAP4(HOST, self.node.ports["imap"], timeout=TIMEOUT) as imap:
                     if expect == "OK":
-                        self.assertEqual(imap.login("dave@" + domain, "dave-secret")[0], "OK")
+                        self.assertEqual(imap.login("dave@ldap.test", "dave-secret")[0], "OK")
                     else:
                         with self.assertRaisesRegex(imaplib.IMAP4.error, expect):
-                            imap.login("dave@" + domain, "dave-secret")
-            finally:
-                petrel("domain", "auth", "set", domain, "sql")
+                            imap.login("dave@ldap.test", "dave-secret")
+        finally:
+            self.use_starttls()
+
+    def test_a_user_of_another_domain_is_refused(self):
+        """Two domains on one directory with a uid filter: dave (mail dave@ldap.test) is not a
+        user of other.test, and his password does not get him an account there."""
+        if "other.test" not in petrel("domain", "list"):
+            petrel("domain", "add", "other.test")
+        set_ldap_backend("other.test", self.slapd, "--uri", self.slapd.uri, "--start-tls", "--ca-file", self.slapd.ca_file,
+                         "--filter", "(&(objectClass=inetOrgPerson)(uid=%u))")
+        try:
+            with imaplib.IMAP4(HOST, self.node.ports["imap"], timeout=TIMEOUT) as imap:
+                with self.assertRaisesRegex(imaplib.IMAP4.error, "AUTHENTICATIONFAILED"):
+                    imap.login("dave@other.test", "dave-secret")
+            self.assertEqual(psql("SELECT count(*) FROM accounts WHERE address = 'dave@other.test'"), [["0"]])
+        finally:
+            petrel("domain", "auth", "set", "other.test", "sql")
 
     def test_directory_down_then_back(self):
         # A first login, so that the pool holds connections that will be dead.

@@ -33,8 +33,34 @@ public final class CyrusSASL: Sendable {
         }
     }
 
-    /// Checks `password` for the login `address`, passed as the settings say.
+    /// How long a check may take before the login gets a temporary failure (saslauthd hung,
+    /// or PAM's failure delay piling up behind the one thread).
+    public static let timeout: Duration = .seconds(15)
+
+    /// Checks `password` for the login `address`, passed as the settings say; a temporary
+    /// failure after ``timeout`` (the blocked call finishes on its thread in its own time).
     public func check(_ address: EmailAddress, password: String, settings: CyrusSettings, service: String) async -> DirectoryVerdict {
+        let pending = NIOLockedValueBox<CheckedContinuation<DirectoryVerdict, Never>?>(nil)
+        @Sendable func finish(_ verdict: DirectoryVerdict) {
+            pending.withLockedValue { continuation in
+                continuation?.resume(returning: verdict)
+                continuation = nil
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            pending.withLockedValue { $0 = continuation }
+            let timer = Task {
+                try? await Task.sleep(for: Self.timeout)
+                finish(.unavailable("no answer from libsasl2 within \(Self.timeout)"))
+            }
+            Task {
+                finish(await self.checkNow(address, password: password, settings: settings, service: service))
+                timer.cancel()
+            }
+        }
+    }
+
+    func checkNow(_ address: EmailAddress, password: String, settings: CyrusSettings, service: String) async -> DirectoryVerdict {
         guard !password.isEmpty else { return .rejected("empty password") }
         let username = settings.passesLocalPart ? address.localPart : address.description
         let service = settings.service ?? service
@@ -45,7 +71,7 @@ public final class CyrusSASL: Sendable {
                     if let done = state.initialized { return done }
                     if let directory = state.configDirectory { setenv("SASL_CONF_PATH", directory, 1) }
                     let rc = sasl_server_init(nil, state.appName)
-                    state.initialized = rc
+                    if rc == SASL_OK { state.initialized = rc }   // a failure is tried again at the next check
                     return rc
                 }
                 guard initialized == SASL_OK else {

@@ -47,6 +47,8 @@ final class LDAPConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Who the connection is bound as now (nil: nobody yet, or anonymous).
     private(set) var boundDN: String?
+    /// False once it must not go back to the pool.
+    var reusable = true
 
     /// Connects (lazily: libldap opens the socket at the first operation, so StartTLS does it
     /// here) with LDAPv3, the timeouts, no referral chasing and the TLS settings.
@@ -87,7 +89,7 @@ final class LDAPConnection: @unchecked Sendable {
     /// A simple bind (RFC 4513 §5.1). An empty password is refused here, before it reaches
     /// the wire: with a DN it would be an "unauthenticated bind" that many servers accept.
     func bind(dn: String, password: String) throws {
-        guard !password.isEmpty else { throw LDAPError.invalidCredentials }
+        guard !password.isEmpty, !dn.isEmpty else { throw LDAPError.invalidCredentials }
         boundDN = nil
         var bytes = Array(password.utf8)
         let rc = bytes.withUnsafeMutableBufferPointer { buffer -> Int32 in
@@ -115,7 +117,8 @@ final class LDAPConnection: @unchecked Sendable {
         var result: OpaquePointer?
         let rc = ldap_search_ext_s(handle, base, scopeValue, filter, &cAttributes, 0, nil, nil, nil, limit + 1, &result)
         defer { if let result { ldap_msgfree(result) } }
-        guard rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED || rc == LDAP_NO_SUCH_OBJECT else {
+        // LDAP_NO_SUCH_OBJECT (the base DN does not exist) is a misconfiguration, never "no such user".
+        guard rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED else {
             throw LDAPError.from(rc, "search")
         }
         var entries: [LDAPEntry] = []

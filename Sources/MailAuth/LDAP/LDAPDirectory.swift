@@ -46,6 +46,12 @@ public final class LDAPDirectory: Sendable {
             case .none: return .rejected("no such user in the directory")
             case .ambiguous: return .rejected("the filter matches more than one entry")
             }
+            guard let account = self.account(entry, login: address) else {
+                return .rejected("the directory entry has no address in \(address.domain)")
+            }
+            // Without a service account the pool searches anonymously: a connection bound as
+            // a user is not reused, so no later search runs with that user's rights.
+            if self.settings.bindDN == nil { connection.reusable = false }
             do {
                 try connection.bind(dn: entry.dn, password: password)
             } catch LDAPError.invalidCredentials {
@@ -54,7 +60,7 @@ public final class LDAPDirectory: Sendable {
                 // e.g. 53 unwilling to perform (a locked or disabled entry): a refusal.
                 return .rejected("bind refused (\(code)): \(message)")
             }
-            return .accepted(self.account(entry, login: address))
+            return .accepted(account)
         }
     }
 
@@ -62,7 +68,9 @@ public final class LDAPDirectory: Sendable {
     public func lookup(_ address: EmailAddress) async -> DirectoryVerdict {
         await run { connection in
             switch try self.find(address, filter: self.settings.effectiveRecipientFilter, on: connection) {
-            case .found(let entry): return .accepted(self.account(entry, login: address))
+            case .found(let entry):
+                guard let account = self.account(entry, login: address) else { return .rejected("the entry has no address in this domain") }
+                return .accepted(account)
             case .none: return .rejected("no such recipient in the directory")
             case .ambiguous: return .rejected("the recipient filter matches more than one entry")
             }
@@ -95,18 +103,31 @@ public final class LDAPDirectory: Sendable {
         [settings.effectiveMailAttribute, settings.effectiveNameAttribute] + [settings.aliasAttribute, settings.quotaAttribute].compactMap { $0 }
     }
 
-    /// The account for an entry: its address is the login when the entry lists it, else the
-    /// entry's first `mail` value in the same domain, else the login.
-    func account(_ entry: LDAPEntry, login: EmailAddress) -> ProvisionedAccount {
+    /// The account for an entry: the login when the entry lists it, else the entry's first
+    /// `mail` value in the login's domain. An entry with addresses, none of them in this domain,
+    /// is not a user of this domain (nil): with a filter on `uid=%u`, a user of another domain
+    /// sharing the directory must not get, or get into, an account here under their name. An
+    /// entry without any address is the login's. Aliases are only ever addresses of the same
+    /// domain, so that a directory entry can never claim another domain's addresses.
+    func account(_ entry: LDAPEntry, login: EmailAddress) -> ProvisionedAccount? {
         let mails = entry.values(settings.effectiveMailAttribute).compactMap { try? EmailAddress($0) }
-        let address = mails.contains(login) ? login : mails.first { $0.domain == login.domain } ?? login
-        // Other `mail` values in the same domain, and every alias-attribute value, become aliases.
-        var aliases = mails.filter { $0 != address && $0.domain == address.domain }
+        let address: EmailAddress
+        if mails.contains(login) {
+            address = login
+        } else if let same = mails.first(where: { $0.domain == login.domain }) {
+            address = same
+        } else if mails.isEmpty {
+            address = login
+        } else {
+            return nil
+        }
+        var aliases = mails
         if let attribute = settings.aliasAttribute {
             aliases += entry.values(attribute).compactMap { try? EmailAddress($0) }
         }
-        let quota = settings.quotaAttribute.flatMap { entry.values($0).first }.flatMap { Int64($0) }.map { max(0, $0) } ?? 0
-        return ProvisionedAccount(address: address, displayName: entry.values(settings.effectiveNameAttribute).first ?? "",
+        aliases = aliases.filter { $0 != address && $0.domain == address.domain }
+        let quota = settings.quotaAttribute.flatMap { entry.values($0).first }.flatMap { Int64($0) }.map { max(0, $0) }
+        return ProvisionedAccount(address: address, displayName: entry.values(settings.effectiveNameAttribute).first,
                                   quotaBytes: quota, aliases: aliases)
     }
 
@@ -122,7 +143,7 @@ public final class LDAPDirectory: Sendable {
                     do {
                         let connection = try pooled ?? LDAPConnection(self.settings)
                         let verdict = try body(connection)
-                        self.idle.withLockedValue { $0.append(connection) }
+                        if connection.reusable { self.idle.withLockedValue { $0.append(connection) } }
                         return verdict
                     } catch let error as LDAPError {
                         lastError = error

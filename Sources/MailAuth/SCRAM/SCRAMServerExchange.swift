@@ -99,12 +99,12 @@ struct SCRAMServerExchange: Sendable {
     }
 
     /// The account's secrets, or nil for none: then made-up ones, and the proof cannot match.
-    mutating func provide(_ secrets: SCRAMSecrets?) -> Outcome {
+    mutating func provide(_ secrets: SCRAMSecrets?, decoyKey: [UInt8]? = nil) -> Outcome {
         guard case .secrets(let username, let gs2, let bare, let clientNonce) = state else {
             state = .finished
             return .malformed("unexpected SCRAM state")
         }
-        let used = secrets ?? Self.decoy(for: username)
+        let used = secrets ?? Self.decoy(for: username, key: decoyKey ?? Self.processDecoyKey)
         let nonce = clientNonce + serverNonce
         let serverFirst = "r=\(nonce),s=\(Data(used.salt).base64EncodedString()),i=\(used.iterations)"
         state = .clientFinal(username: username, gs2Header: gs2, authMessagePrefix: bare + "," + serverFirst,
@@ -159,16 +159,17 @@ struct SCRAMServerExchange: Sendable {
         return out
     }
 
-    /// Made-up secrets for a login without any: a salt that is stable for the name within this
-    /// process (a client asking twice sees the same one, as for a real account) but keyed with a
-    /// random secret, so nobody can compute it and so tell a made-up salt from a real one; and
-    /// keys that match nothing.
-    static func decoy(for username: String) -> SCRAMSecrets {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(username.lowercased().utf8), using: SymmetricKey(data: decoyKey))
+    /// Made-up secrets for a login without any: a salt that is stable for the name (a client
+    /// asking twice, on any node, sees the same one, as for a real account) but keyed with a
+    /// secret, so nobody can compute it and so tell a made-up salt from a real one; and keys
+    /// that match nothing.
+    static func decoy(for username: String, key: [UInt8]) -> SCRAMSecrets {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(username.lowercased().utf8), using: SymmetricKey(data: key))
         let salt = Array(Data(mac).prefix(16))
         return SCRAMSecrets(iterations: SCRAMSecrets.defaultIterations, salt: salt,
                             storedKey: [UInt8](repeating: 0, count: 32), serverKey: [UInt8](repeating: 0, count: 32))
     }
 
-    private static let decoyKey: [UInt8] = (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) }
+    /// The fallback key when the shared one is not given (tests, the fuzzer).
+    private static let processDecoyKey: [UInt8] = (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) }
 }
