@@ -96,10 +96,9 @@ public final class Authenticator: LoginService {
             let outcome = try await check(username: username, password: password, context: context)
             switch outcome {
             case .accepted(let user):
-                // Guesses sent in parallel all pass the first check before any failure is
-                // counted: one that hits the password after the block began is refused too.
-                if let refusal = try await throttle.refusal(username, context) { return .throttled(reason: refusal) }
-                await throttle.succeeded(username, address: user.address)
+                if let refusal = try await throttle.succeeded(username, address: user.address, context) {
+                    return .throttled(reason: refusal)
+                }
             case .rejected: await throttle.failed(username, context)
             case .temporaryFailure, .throttled: break
             }
@@ -131,12 +130,9 @@ public final class Authenticator: LoginService {
     func outcome(of verdict: DirectoryVerdict, backend: AuthBackendKind) async throws -> LoginOutcome {
         switch verdict {
         case .accepted(let account):
-            try await directory.provision(account, from: backend.rawValue)
-            guard let credentials = try await directory.credentials(account.address) else {
-                return .rejected(reason: "the account could not be provisioned")
-            }
-            guard credentials.active else { return .rejected(reason: "account or domain disabled") }
-            return .accepted(AuthenticatedUser(accountID: credentials.accountID, address: credentials.address, backend: backend))
+            let (accountID, active) = try await directory.provision(account, from: backend.rawValue)
+            guard active else { return .rejected(reason: "account or domain disabled") }
+            return .accepted(AuthenticatedUser(accountID: accountID, address: account.address.description, backend: backend))
         case .rejected(let why):
             return .rejected(reason: why)
         case .unavailable(let why):
@@ -169,8 +165,9 @@ public final class Authenticator: LoginService {
         do {
             guard let address = try? EmailAddress(username), let credentials = try await directory.credentials(address),
                   credentials.active else { return .rejected(reason: "account disabled meanwhile") }
-            if let refusal = try await throttle.refusal(username, context) { return .throttled(reason: refusal) }
-            await throttle.succeeded(username, address: credentials.address)
+            if let refusal = try await throttle.succeeded(username, address: credentials.address, context) {
+                return .throttled(reason: refusal)
+            }
             return .accepted(AuthenticatedUser(accountID: credentials.accountID, address: credentials.address, backend: .sql))
         } catch {
             return .temporaryFailure(reason: "\(error)")

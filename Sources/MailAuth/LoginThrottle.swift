@@ -93,11 +93,14 @@ public struct LoginThrottle: Sendable {
         if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000)) }
     }
 
-    /// A successful login clears the account's counter (not the client's: one good password
-    /// does not excuse guessing at others).
-    public func succeeded(_ username: String, address: String) async {
-        guard settings.enabled else { return }
-        _ = try? await store.clear(Self.accountKey(username))
-        if address.lowercased() != username.lowercased() { _ = try? await store.clear(Self.accountKey(address)) }
+    /// A right password: clears the account's counter (not the client's: one good password
+    /// does not excuse guessing at others), unless a block began meanwhile. Guesses sent in
+    /// parallel all pass ``refusal(_:_:)`` before any failure is counted, so one that hits the
+    /// password after the block began is refused too: then the reason, else nil. One statement.
+    public func succeeded(_ username: String, address: String, _ context: LoginContext) async throws -> String? {
+        guard settings.enabled else { return nil }
+        let accountKeys = Array(Set([Self.accountKey(username), Self.accountKey(address)]))
+        guard let blocked = try await store.clear(accountKeys, unlessBlocked: keys(username, context).map(\.key)) else { return nil }
+        return "\(blocked.key) blocked after \(blocked.failures) failed logins"
     }
 }

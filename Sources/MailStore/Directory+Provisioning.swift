@@ -27,15 +27,21 @@ extension Directory {
 
     /// Makes sure a directory user has an account here (with its default mailboxes) and that
     /// its alternate addresses are aliases to it, in one transaction; refreshes the display
-    /// name and quota of an account provisioned earlier. An account an admin created is left
-    /// as it is. Returns the account id.
+    /// name and quota of an account provisioned earlier when the directory's differ (no write
+    /// at all when nothing changed). An account an admin created is left as it is. Returns the
+    /// account id, and whether it may log in (the account's and its domain's active flags).
     @discardableResult
-    public func provision(_ user: ProvisionedAccount, from source: String) async throws -> Int64 {
-        let domain = try await domain(user.address.domain)
-        if let target = domain.aliasOf {
-            throw StoreError(.conflict, "\(user.address.domain) is an alias domain of \(target)")
-        }
-        return try await database.transaction { connection in
+    public func provision(_ user: ProvisionedAccount, from source: String) async throws -> (accountID: Int64, active: Bool) {
+        try await database.transaction { connection in
+            // The light look-up (not `domain(_:)`, which counts the domain's accounts): this runs at every directory login.
+            var domain: (id: Int64, aliasOf: String?)?
+            let found = try await connection.query("SELECT id, alias_target FROM domains WHERE name = \(user.address.domain.ascii)",
+                                                   logger: database.logger)
+            for try await row in found.decode((Int64, String?).self) { domain = row }
+            guard let domain else { throw StoreError(.notFound, "domain \(user.address.domain) does not exist") }
+            if let target = domain.aliasOf {
+                throw StoreError(.conflict, "\(user.address.domain) is an alias domain of \(target)")
+            }
             let rows = try await connection.query("""
                 INSERT INTO accounts (domain_id, local_part, address, password_hash, display_name, quota_bytes, provisioned_from)
                 VALUES (\(domain.id), \(user.address.localPart), \(user.address.description), \(Self.provisionedPasswordHash),
@@ -44,26 +50,25 @@ extension Directory {
                     SET display_name = coalesce(\(user.displayName), accounts.display_name),
                         quota_bytes = coalesce(\(user.quotaBytes), accounts.quota_bytes)
                     WHERE accounts.provisioned_from IS NOT NULL
+                      AND (accounts.display_name, accounts.quota_bytes) IS DISTINCT FROM
+                          (coalesce(\(user.displayName), accounts.display_name), coalesce(\(user.quotaBytes), accounts.quota_bytes))
                 RETURNING id, (xmax = 0)
                 """, logger: database.logger)
-            var accountID: Int64?
-            var inserted = false
-            for try await (id, fresh) in rows.decode((Int64, Bool).self) { (accountID, inserted) = (id, fresh) }
-            if accountID == nil {
-                // An admin's own account under that address: use it as it is.
-                let existing = try await connection.query("SELECT id FROM accounts WHERE address = \(user.address.description)",
-                                                          logger: database.logger)
-                for try await id in existing.decode(Int64.self) { accountID = id }
-            }
-            guard let accountID else { throw StoreError(.notFound, "account \(user.address) could not be provisioned") }
-            if inserted {
-                try await MailboxStore.createDefaults(accountID: accountID, on: connection, logger: database.logger)
+            var inserted: Int64?
+            for try await (id, fresh) in rows.decode((Int64, Bool).self) where fresh { inserted = id }
+            if let inserted {
+                try await MailboxStore.createDefaults(accountID: inserted, on: connection, logger: database.logger)
             }
             // Only addresses of the account's own domain: an entry never claims another domain's.
             for alias in user.aliases where alias != user.address && alias.domain == user.address.domain {
                 try await Self.provisionAlias(alias, to: user.address, on: connection, logger: database.logger)
             }
-            return accountID
+            let account = try await connection.query("""
+                SELECT a.id, a.active AND d.active FROM accounts a JOIN domains d ON d.id = a.domain_id
+                WHERE a.address = \(user.address.description)
+                """, logger: database.logger)
+            for try await row in account.decode((Int64, Bool).self) { return (accountID: row.0, active: row.1) }
+            throw StoreError(.notFound, "account \(user.address) could not be provisioned")
         }
     }
 

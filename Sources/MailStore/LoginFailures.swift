@@ -60,6 +60,19 @@ public struct LoginFailures: Sendable {
         return false
     }
 
+    /// After a right password: removes the `clear` counters unless one of `checked` is blocked
+    /// now, in one statement; returns that blocked counter (then nothing is removed), else nil.
+    public func clear(_ clear: [String], unlessBlocked checked: [String]) async throws -> LoginFailureRecord? {
+        try await records("""
+            WITH blocked AS (
+                SELECT key, failures, first_failure, last_failure, blocked_until FROM login_failures
+                WHERE key = ANY(\(checked)) AND blocked_until > now()),
+            cleared AS (
+                DELETE FROM login_failures WHERE key = ANY(\(clear)) AND NOT EXISTS (SELECT 1 FROM blocked))
+            SELECT * FROM blocked
+            """).first
+    }
+
     /// Every counter, or only those blocked now.
     public func list(blockedOnly: Bool) async throws -> [LoginFailureRecord] {
         try await records("""
