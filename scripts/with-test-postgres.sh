@@ -3,6 +3,8 @@
 # on 127.0.0.1 at a free port, removed afterwards whatever the outcome. The command sees
 #   PETREL_TEST_DATABASE_URL=postgres://petrel@127.0.0.1:PORT/postgres
 # As root, PostgreSQL runs as the unprivileged system user 'petrel' (created if missing).
+# PETREL_TEST_FSYNC=on for benchmarks; PETREL_TEST_PG_OPTIONS adds server options (profiling:
+# "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all").
 set -euo pipefail
 bindir=""
 if command -v initdb >/dev/null; then bindir=$(dirname "$(readlink -f "$(command -v initdb)")"); fi
@@ -35,7 +37,7 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
   # fsync off: a throwaway cluster does not need to survive a power cut, and the suite creates
   # many databases. Durability of Petrel's own commits is a matter of its SQL, not of this.
   if "${as[@]}" "$bindir/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PETREL_TEST_FSYNC:-off} -c max_connections=300" >/dev/null 2>&1; then
+       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PETREL_TEST_FSYNC:-off} -c max_connections=300 ${PETREL_TEST_PG_OPTIONS:-}" >/dev/null 2>&1; then
     started=1; break
   fi
 done

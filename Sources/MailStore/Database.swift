@@ -125,6 +125,18 @@ public final class Database: Sendable {
         } catch { throw mapError(error) }
     }
 
+    /// Runs `query` and hands its rows to `body`, leaving PostgresNIO's errors as they are for a
+    /// caller that must tell them apart (`AcceptBatch.provesNothingCommitted`). No connection
+    /// within the request timeout is still a ``StoreError``.
+    func withRows<Result: Sendable>(_ query: PostgresQuery,
+                                    _ body: (PostgresRowSequence) async throws -> Result) async throws -> Result {
+        try await withRequestTimeout { started in
+            let rows = try await client.query(query, logger: logger)
+            started()
+            return try await body(rows)
+        }
+    }
+
     /// Runs `body` in one transaction, mapping errors to ``StoreError``.
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {

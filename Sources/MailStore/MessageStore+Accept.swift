@@ -1,7 +1,4 @@
 import Foundation
-import Logging
-import NIOConcurrencyHelpers
-import NIOCore
 import PostgresNIO
 
 /// One local copy of an accepted message.
@@ -63,104 +60,27 @@ extension MessageStore {
 
     /// Group commit: several messages in ONE transaction, each still all or nothing on its own
     /// (`petrel_accept` undoes a refused message in a subtransaction). One result per message,
-    /// in order; none is a success unless COMMIT returned. When a statement fails (not a
-    /// refusal: a deadlock, a lost connection) before COMMIT was sent, nothing was committed and
-    /// each message is tried again in a transaction of its own, so one bad message cannot fail
-    /// the others. A failed COMMIT fails them all (it may have committed: never store twice).
+    /// in order; none is a success unless its COMMIT returned. The batch is one round trip:
+    /// `CALL petrel_accept_batch(...)` (migration 0010) does the work and commits before it
+    /// answers, so the batch holds its row locks for no round trip at all. When the CALL fails
+    /// in a way that proves nothing committed (a constraint, a deadlock), each message is tried
+    /// again on its own, so one bad message cannot fail the others; any other failure fails
+    /// them all (it may have committed: never store twice).
     public func acceptTogether(_ messages: [InboundMessage]) async -> [Result<[StoredMessage], any Error>] {
-        let statementFailed = NIOLockedValueBox(false)
+        // A message with no recipient left stores nothing, not even its body.
+        var results = messages.map { _ in Result<[StoredMessage], any Error>.success([]) }
+        let pending = messages.indices.filter { !messages[$0].local.isEmpty || !messages[$0].remote.isEmpty }
+        guard !pending.isEmpty else { return results }
+        let batch = AcceptBatch(pending.map { messages[$0] })
         do {
-            return try await database.transaction { connection in
-                var results: [Result<[StoredMessage], any Error>] = []
-                if messages.count > 1 {
-                    // Every row lock of the batch up front, in id order (`petrel_lock_targets`):
-                    // two batches never wait on each other.
-                    let targets = messages.flatMap { $0.local.map(\.target) }
-                    do {
-                        try await connection.query("""
-                            SELECT petrel_lock_targets(\(targets.map(\.accountID))::bigint[], \(targets.map(\.mailboxID))::bigint[])
-                            """, logger: logger)
-                    } catch {
-                        statementFailed.withLockedValue { $0 = true }
-                        throw error
-                    }
-                }
-                for inbound in messages {
-                    do {
-                        results.append(.success(try await Self.acceptOne(inbound, on: connection, logger: logger)))
-                    } catch let refusal as Refusal {
-                        results.append(.failure(refusal.error))
-                    } catch {
-                        statementFailed.withLockedValue { $0 = true }
-                        throw error
-                    }
-                }
-                return results
-            }
+            let answers = try await database.withRows(batch.statement) { rows in try await batch.results(from: rows) }
+            for (answer, i) in zip(answers, pending) { results[i] = answer }
+        } catch where pending.count > 1 && AcceptBatch.provesNothingCommitted(error) {
+            for i in pending { results[i] = await acceptTogether([messages[i]])[0] }
         } catch {
-            guard messages.count > 1, statementFailed.withLockedValue({ $0 }) else {
-                return messages.map { _ in .failure(error) }
-            }
-            var results: [Result<[StoredMessage], any Error>] = []
-            for inbound in messages { results.append(await acceptTogether([inbound])[0]) }
-            return results
+            for i in pending { results[i] = .failure(database.mapError(error)) }
         }
-    }
-
-    /// A message refused on its own (quota, a vanished account or mailbox); the transaction
-    /// goes on.
-    struct Refusal: Error {
-        var error: StoreError
-    }
-
-    /// One message in the caller's transaction (`petrel_accept`, migrations 0005 and 0006). Throws
-    /// `Refusal` when it was refused (and nothing of it written), anything else when the
-    /// statement failed.
-    static func acceptOne(_ inbound: InboundMessage, on connection: PostgresConnection, logger: Logger) async throws
-        -> [StoredMessage] {
-        // One copy per mailbox: two RCPTs that resolve to one account deliver once.
-        var seen = Set<DeliveryTarget>()
-        let copies = inbound.local.filter { seen.insert($0.target).inserted }.sorted { $0.target < $1.target }
-        let remote = Array(Set(inbound.remote)).sorted()
-        guard !copies.isEmpty || !remote.isEmpty else { return [] }
-        let message = inbound.message
-        let rows = try await connection.query("""
-            SELECT status, account_id, mailbox_id, uidvalidity, uid, modseq FROM petrel_accept(
-                \(ByteBuffer(bytes: message.sha256)), \(Int64(message.size)), \(ByteBuffer(bytes: message.raw)),
-                \(ByteBuffer(bytes: message.envelope)), \(ByteBuffer(bytes: message.bodyStructure)),
-                \(ByteBuffer(bytes: message.body)), \(message.structureJSON)::jsonb, \(message.sentOn)::date,
-                \(message.headerText), \(message.bodyText), \(message.searchWords)::text[],
-                \(copies.map(\.target.accountID))::bigint[], \(copies.map(\.target.mailboxID))::bigint[],
-                \(copies.map { ByteBuffer(bytes: $0.headerPrefix) })::bytea[],
-                \(inbound.queueID), \(inbound.sender), \(inbound.client), \(inbound.accountID),
-                \(inbound.smtputf8), \(inbound.body8bit), \(remote)::text[])
-            """, logger: logger)
-        var stored: [StoredMessage] = []
-        var refused: StoreError?
-        for try await (status, account, mailbox, validity, uid, modseq)
-            in rows.decode((String, Int64, Int64, Int64?, Int64?, Int64?).self) {
-            let target = DeliveryTarget(accountID: account, mailboxID: mailbox)
-            guard status == "stored", let validity, let uid, let modseq else {
-                // The first refusal (copies are in target order) names its recipient.
-                if refused == nil {
-                    let recipient = copies.first { $0.target == target }?.recipient ?? "\(account)"
-                    switch status {
-                    case "over_quota": refused = StoreError(.overQuota, "\(recipient): mailbox full")
-                    case "no_account": refused = StoreError(.notFound, "\(recipient): account is gone")
-                    default: refused = StoreError(.notFound, "\(recipient): mailbox is gone")
-                    }
-                }
-                continue
-            }
-            stored.append(StoredMessage(target: target, uidValidity: UInt32(truncatingIfNeeded: validity),
-                                        uid: UInt32(truncatingIfNeeded: uid), modseq: modseq))
-        }
-        if let refused { throw Refusal(error: refused) }
-        guard stored.count == copies.count else {
-            // Cannot happen (the function refuses instead); never let a partial message commit.
-            throw StoreError(.temporary, "\(copies.count - stored.count) copies were not stored")
-        }
-        return stored.sorted { $0.target < $1.target }
+        return results
     }
 
     /// Every queued remote recipient, as `queue-id recipient` (oldest first).

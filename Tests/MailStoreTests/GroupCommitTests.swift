@@ -71,6 +71,48 @@ import Testing
         }
     }
 
+    @Test func aWholeBatchTakesUIDsInMessageOrderAndStoresSharedContentOnce() async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let bob = try await f.account("bob@d.test")
+            let archive = try await f.mailbox(ann.id, "Archive")
+            let same = MailFixture.message("same content", body: "Quarterly numbers attached.\n")
+            func inbound(_ message: PreparedMessage, to copies: [(id: Int64, inbox: Int64)], remote: [String] = [])
+                -> InboundMessage {
+                var m = Self.inbound("unused", to: copies, remote: remote)
+                m.message = message
+                return m
+            }
+            let results = await f.messages.acceptTogether([
+                inbound(same, to: [ann, bob]),
+                inbound(MailFixture.message("second"), to: [ann, (ann.id, archive)], remote: ["x@remote.test"]),
+                inbound(same, to: [ann], remote: ["y@remote.test", "z@remote.test", "y@remote.test"]),
+                inbound(MailFixture.message("only remote"), to: [], remote: ["w@remote.test"]),
+                inbound(MailFixture.message("nobody"), to: []),
+            ])
+            let stored = try results.map { try $0.get() }
+            // ann's INBOX takes UIDs 1, 2, 3 in message order; Archive and bob start at 1.
+            #expect(stored[0].map(\.uid) == [1, 1])
+            #expect(stored[1].map(\.target.mailboxID) == [ann.inbox, archive].sorted() && Set(stored[1].map(\.uid)) == [2, 1])
+            #expect(stored[2].map(\.uid) == [3] && stored[3].isEmpty && stored[4].isEmpty)
+            #expect(stored[1].allSatisfy { $0.modseq > 1 })
+            #expect(try await f.int("SELECT count(*) FROM messages") == 5)
+            // One body per distinct content (the message to nobody stores none), each counted by its
+            // copies and queue entries.
+            #expect(try await f.int("SELECT count(*) FROM message_bodies") == 3)
+            #expect(try await f.int("SELECT refcount FROM message_bodies WHERE raw = '\\x\(same.raw.map { String(format: "%02x", $0) }.joined())'") == 4)
+            #expect(try await f.int("SELECT count(*) FROM outbound_messages") == 3)
+            #expect(try await f.int("SELECT count(*) FROM outbound_recipients") == 4)
+            #expect(try await f.usage(ann.id).messages == 4)
+            #expect(try await f.usage(bob.id).messages == 1)
+            #expect(try await f.int("SELECT message_count FROM mailboxes WHERE id = \(ann.inbox)") == 3)
+            #expect(try await f.int("SELECT uidnext FROM mailboxes WHERE id = \(ann.inbox)") == 4)
+            // The body-search words were made for the batch too.
+            #expect(try await f.int("SELECT count(*) FROM message_bodies WHERE search_words @@ 'quarterly'::tsquery") == 1)
+        }
+    }
+
     @Test(.timeLimit(.minutes(1))) func concurrentAcceptsAreEachStoredOnce() async throws {
         try await TestDatabase.withMigrated { database in
             let f = MailFixture(database)
