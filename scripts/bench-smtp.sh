@@ -5,6 +5,8 @@
 # Also measures what that PostgreSQL can durably commit (pgbench, one 4 KiB row per transaction,
 # 10 clients) as the physical limit.
 #   PETREL_TEST_FSYNC=on scripts/with-test-postgres.sh scripts/bench-smtp.sh
+# BENCH_STATEMENTS=1 (with pg_stat_statements loaded, docs/benchmarks.md) prints the statements
+# of the one-recipient run by total time.
 set -euo pipefail
 : "${PETREL_TEST_DATABASE_URL:?run under scripts/with-test-postgres.sh (with PETREL_TEST_FSYNC=on)}"
 bin=${PETREL_BIN:-$PWD/.build/release/petrel}
@@ -46,7 +48,17 @@ run() { # label, smtp-source recipient options
   printf '%-28s %6d stored in %6.2f s = %7.1f messages/s\n' "$label" $((after - before)) \
     "$(echo "$end - $start" | bc)" "$(echo "($after - $before) / ($end - $start)" | bc -l)"
 }
+if [ -n "${BENCH_STATEMENTS:-}" ]; then
+  psql -X -q -d "$PETREL_DATABASE_URL" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
 run "one recipient" -t u0@bench.test
+if [ -n "${BENCH_STATEMENTS:-}" ]; then
+  psql -X -d "$PETREL_DATABASE_URL" -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+      round((total_exec_time / calls)::numeric, 3) AS mean_ms, toplevel,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20"
+fi
 
 # Spread over 100 recipients: 10 concurrent senders, each walking through 10 recipients with
 # messages/100 messages apiece (smtp-source sends one recipient per run).

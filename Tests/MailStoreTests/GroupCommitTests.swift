@@ -113,12 +113,16 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func concurrentAcceptsAreEachStoredOnce() async throws {
+    /// Batches of up to 8 messages; and batches cut by size (each message is over 100 bytes, so
+    /// every batch holds one), which must still serve every waiting message.
+    @Test(.timeLimit(.minutes(1)), arguments: [64 * 1024 * 1024, 100])
+    func concurrentAcceptsAreEachStoredOnce(maximumBatchBytes: Int) async throws {
         try await TestDatabase.withMigrated { database in
             let f = MailFixture(database)
             let ann = try await f.account("ann@d.test")
             let bob = try await f.account("bob@d.test")
-            let commits = GroupCommit(store: f.messages, maximumInFlight: 2, maximumBatch: 8)
+            let commits = GroupCommit(store: f.messages, maximumInFlight: 2, maximumBatch: 8,
+                                      maximumBatchBytes: maximumBatchBytes)
             let uids = try await withThrowingTaskGroup(of: [UInt32].self) { group in
                 for i in 0..<60 {
                     group.addTask { try await commits.accept(Self.inbound("message \(i)", to: [ann, bob])).map(\.uid) }
