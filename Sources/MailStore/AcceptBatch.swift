@@ -22,46 +22,77 @@ struct AcceptBatch {
         }
     }
 
-    /// The CALL. Arrays cannot carry NULLs from here: the procedure reads '' as no date, 0 as
-    /// no submitter, and `hasWords` false as "make the words in the database".
-    var statement: PostgresQuery {
-        let messages = entries.map(\.inbound.message)
-        // Copies and remote recipients in message order, each with its message's number (from 1).
-        var copyMessage: [Int32] = [], remoteMessage: [Int32] = []
-        var copies: [LocalCopy] = [], remote: [String] = []
-        for (i, entry) in entries.enumerated() {
-            copyMessage += Array(repeating: Int32(i + 1), count: entry.copies.count)
-            copies += entry.copies
-            remoteMessage += Array(repeating: Int32(i + 1), count: entry.remote.count)
-            remote += entry.remote
-        }
-        return """
-            CALL petrel_accept_batch(
-                \(messages.map { ByteBuffer(bytes: $0.sha256) })::bytea[], \(messages.map { Int64($0.size) })::bigint[],
-                \(messages.map { ByteBuffer(bytes: $0.raw) })::bytea[], \(messages.map { ByteBuffer(bytes: $0.envelope) })::bytea[],
-                \(messages.map { ByteBuffer(bytes: $0.bodyStructure) })::bytea[],
-                \(messages.map { ByteBuffer(bytes: $0.body) })::bytea[], \(messages.map(\.structureJSON))::text[],
-                \(messages.map { $0.sentOn ?? "" })::text[], \(messages.map(\.headerText))::text[],
-                \(messages.map(\.bodyText))::text[], \(messages.map { $0.searchWords?.joined(separator: " ") ?? "" })::text[],
-                \(messages.map { $0.searchWords != nil })::boolean[],
-                \(entries.map(\.inbound.queueID))::text[], \(entries.map(\.inbound.sender))::text[],
-                \(entries.map(\.inbound.client))::text[], \(entries.map { $0.inbound.accountID ?? 0 })::bigint[],
-                \(entries.map(\.inbound.smtputf8))::boolean[], \(entries.map(\.inbound.body8bit))::boolean[],
-                \(copyMessage)::integer[], \(copies.map(\.target.accountID))::bigint[],
-                \(copies.map(\.target.mailboxID))::bigint[], \(copies.map { ByteBuffer(bytes: $0.headerPrefix) })::bytea[],
-                \(remoteMessage)::integer[], \(remote)::text[],
-                NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+    /// The CALL, a prepared statement (parsed once per pooled connection). Arrays cannot carry
+    /// NULLs from here: the procedure reads '' as no date, 0 as no submitter, and `hasWords`
+    /// false as "make the words in the database".
+    var statement: Statement { Statement(entries: entries) }
+
+    struct Statement: PostgresPreparedStatement {
+        static let name = "petrel_accept_batch_v1"
+        static let sql = """
+            CALL petrel_accept_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                                     $19, $20, $21, $22, $23, $24, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
             """
+        static let bindingDataTypes: [PostgresDataType] = [
+            .byteaArray, .int8Array, .byteaArray, .byteaArray, .byteaArray, .byteaArray, .textArray, .textArray,
+            .textArray, .textArray, .textArray, .boolArray, .textArray, .textArray, .textArray, .int8Array,
+            .boolArray, .boolArray, .int4Array, .int8Array, .int8Array, .byteaArray, .int4Array, .textArray,
+        ]
+        typealias Row = ([Int32], [String], [Int64], [Int64], [Int64], [Int64], [Int64])
+
+        let entries: [Entry]
+
+        func makeBindings() throws -> PostgresBindings {
+            let messages = entries.map(\.inbound.message)
+            // Copies and remote recipients in message order, each with its message's number (from 1).
+            var copyMessage: [Int32] = [], remoteMessage: [Int32] = []
+            var copies: [LocalCopy] = [], remote: [String] = []
+            for (i, entry) in entries.enumerated() {
+                copyMessage += Array(repeating: Int32(i + 1), count: entry.copies.count)
+                copies += entry.copies
+                remoteMessage += Array(repeating: Int32(i + 1), count: entry.remote.count)
+                remote += entry.remote
+            }
+            var b = PostgresBindings(capacity: 24)
+            b.append(messages.map { ByteBuffer(bytes: $0.sha256) })
+            b.append(messages.map { Int64($0.size) })
+            b.append(messages.map { ByteBuffer(bytes: $0.raw) })
+            b.append(messages.map { ByteBuffer(bytes: $0.envelope) })
+            b.append(messages.map { ByteBuffer(bytes: $0.bodyStructure) })
+            b.append(messages.map { ByteBuffer(bytes: $0.body) })
+            b.append(messages.map(\.structureJSON))
+            b.append(messages.map { $0.sentOn ?? "" })
+            b.append(messages.map(\.headerText))
+            b.append(messages.map(\.bodyText))
+            b.append(messages.map { $0.searchWords?.joined(separator: " ") ?? "" })
+            b.append(messages.map { $0.searchWords != nil })
+            b.append(entries.map(\.inbound.queueID))
+            b.append(entries.map(\.inbound.sender))
+            b.append(entries.map(\.inbound.client))
+            b.append(entries.map { $0.inbound.accountID ?? 0 })
+            b.append(entries.map(\.inbound.smtputf8))
+            b.append(entries.map(\.inbound.body8bit))
+            b.append(copyMessage)
+            b.append(copies.map(\.target.accountID))
+            b.append(copies.map(\.target.mailboxID))
+            b.append(copies.map { ByteBuffer(bytes: $0.headerPrefix) })
+            b.append(remoteMessage)
+            b.append(remote)
+            return b
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
     }
 
     /// One result per message, from the procedure's row: the stored copies, or the message's
     /// refusal (`StoreError` naming the first recipient at fault).
-    func results(from rows: PostgresRowSequence) async throws -> [Result<[StoredMessage], any Error>] {
+    func results(from rows: [Statement.Row]) throws -> [Result<[StoredMessage], any Error>] {
         var stored = Array(repeating: [StoredMessage](), count: entries.count)
         var refused = [StoreError?](repeating: nil, count: entries.count)
         var answered = false
-        for try await (message, status, account, mailbox, validity, uid, modseq)
-            in rows.decode(([Int32], [String], [Int64], [Int64], [Int64], [Int64], [Int64]).self) {
+        for (message, status, account, mailbox, validity, uid, modseq) in rows {
             answered = true
             guard [status.count, account.count, mailbox.count, validity.count, uid.count, modseq.count]
                 .allSatisfy({ $0 == message.count }) else {

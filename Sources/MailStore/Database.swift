@@ -125,15 +125,24 @@ public final class Database: Sendable {
         } catch { throw mapError(error) }
     }
 
-    /// Runs `query` and hands its rows to `body`, leaving PostgresNIO's errors as they are for a
-    /// caller that must tell them apart (`AcceptBatch.provesNothingCommitted`). No connection
-    /// within the request timeout is still a ``StoreError``.
-    func withRows<Result: Sendable>(_ query: PostgresQuery,
-                                    _ body: (PostgresRowSequence) async throws -> Result) async throws -> Result {
+    /// Runs a prepared statement (parsed and planned once per pooled connection, then only bound
+    /// and executed) and returns its rows, mapping errors to ``StoreError``.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        do { return try await executeUnmapped(statement) } catch { throw mapError(error) }
+    }
+
+    /// Runs a prepared statement and returns its rows, leaving PostgresNIO's errors as they are
+    /// for a caller that must tell them apart (`AcceptBatch.provesNothingCommitted`). No
+    /// connection within the request timeout is still a ``StoreError``.
+    func executeUnmapped<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
         try await withRequestTimeout { started in
-            let rows = try await client.query(query, logger: logger)
+            let rows = try await client.execute(statement, logger: logger)
             started()
-            return try await body(rows)
+            var all: [Statement.Row] = []
+            for try await row in rows { all.append(row) }
+            return all
         }
     }
 

@@ -113,18 +113,8 @@ extension Directory {
     /// and the sender rule for `sender` (nil or not an address: none), as `clientAccess` and
     /// `addressAccess(.sender, …)` would answer them.
     public func mailAccess(ip: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
-        let patterns = sender.flatMap(Self.accessPatterns)
-        let rows = try await database.query("""
-            (SELECT id, kind, network::text, action, reply, created_at FROM access_rules
-             WHERE kind = 'client' AND network >>= \(ip)::inet ORDER BY masklen(network) DESC LIMIT 1)
-            UNION ALL
-            (SELECT id, kind, pattern, action, reply, created_at FROM access_rules
-             WHERE kind = 'sender' AND pattern IN (\(patterns?.0), \(patterns?.1), \(patterns?.2))
-             ORDER BY CASE pattern WHEN \(patterns?.0) THEN 0 WHEN \(patterns?.1) THEN 1 ELSE 2 END LIMIT 1)
-            """)
         var result: (client: AccessRule?, sender: AccessRule?) = (nil, nil)
-        for try await row in rows.decode((Int64, String, String, String, String, Date).self) {
-            let rule = Self.rule(row)
+        for rule in try await database.execute(MailAccessStatement(ip: ip, patterns: sender.flatMap(Self.accessPatterns))) {
             if rule.kind == .client { result.client = rule } else { result.sender = rule }
         }
         return result

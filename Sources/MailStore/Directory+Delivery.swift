@@ -62,30 +62,9 @@ extension Directory {
     /// client wrote it) as `addressAccess(.recipient, …)` would answer it.
     public func recipientLookup(_ address: EmailAddress, ruleFor: String?) async throws
         -> (delivery: DirectDelivery, rule: AccessRule?) {
-        let patterns = ruleFor.flatMap(Self.accessPatterns)
-        let rows = try await database.query("""
-            SELECT * FROM petrel_recipient_lookup(\(address.description), \(address.domain.ascii),
-                                                  \(patterns?.0), \(patterns?.1), \(patterns?.2))
-            """)
-        for try await row in rows {
-            let c = row.makeRandomAccess()
-            var rule: AccessRule?
-            if let id = try c[14].decode(Int64?.self) {
-                rule = Self.rule((id, try c[15].decode(String.self), try c[16].decode(String.self), try c[17].decode(String.self),
-                                  try c[18].decode(String.self), try c[19].decode(Date.self)))
-            }
-            guard try c[0].decode(Bool.self) else { return (.notOurs, rule) }
-            guard try c[1].decode(Bool.self), try !c[2].decode(Bool.self), let id = try c[3].decode(Int64?.self),
-                  let stored = try c[4].decode(String?.self), let inbox = try c[5].decode(Int64?.self) else {
-                return (.resolve, rule)
-            }
-            let account = DeliveryAccount(
-                accountID: id, address: stored, inboxID: inbox,
-                quotas: (try c[6].decode(Int64.self), try c[7].decode(Int64.self), try c[8].decode(Int64.self), try c[9].decode(Int64.self)),
-                domainQuotas: (try c[10].decode(Int64.self), try c[11].decode(Int64.self), try c[12].decode(Int64.self),
-                               try c[13].decode(Int64.self)))
-            return (.account(account), rule)
-        }
+        let statement = RecipientLookupStatement(address: address.description, domain: address.domain.ascii,
+                                                 patterns: ruleFor.flatMap(Self.accessPatterns))
+        for answer in try await database.execute(statement) { return (answer.delivery, answer.rule) }
         throw StoreError(.temporary, "recipient look-up returned no row")
     }
 

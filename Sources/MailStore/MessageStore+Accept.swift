@@ -73,7 +73,7 @@ extension MessageStore {
         guard !pending.isEmpty else { return results }
         let batch = AcceptBatch(pending.map { messages[$0] })
         do {
-            let answers = try await database.withRows(batch.statement) { rows in try await batch.results(from: rows) }
+            let answers = try batch.results(from: try await database.executeUnmapped(batch.statement))
             for (answer, i) in zip(answers, pending) { results[i] = answer }
         } catch where pending.count > 1 && AcceptBatch.provesNothingCommitted(error) {
             for i in pending { results[i] = await acceptTogether([messages[i]])[0] }
