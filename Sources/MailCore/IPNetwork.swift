@@ -32,7 +32,13 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `ip` (text, as a socket reports it) is inside this network.
     public func contains(_ ip: String) -> Bool {
-        guard var bytes = Self.parseAddress(ip) else { return false }
+        guard let bytes = Self.parseAddress(ip) else { return false }
+        return contains(bytes: bytes)
+    }
+
+    /// Whether the address `bytes` (as `parseAddress` makes them) is inside this network.
+    public func contains(bytes: [UInt8]) -> Bool {
+        var bytes = bytes
         if bytes.count == 16 && address.count == 4 && bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
             bytes = Array(bytes[12...])
         }

@@ -33,11 +33,14 @@ public struct ChangeEvent: Sendable, Equatable {
 /// (IDLE sessions, selected mailboxes). Events from any node arrive here, because every node's
 /// changes go through PostgreSQL. The connection is re-opened when it drops; subscribers are
 /// told with a `mailbox` event for mailbox 0 that they may have missed changes and should
-/// re-check.
+/// re-check. The same channel announces changes to the access rules (payload `access`), which
+/// drop the node's copy of them (`accessRules`).
 public actor ChangeEventHub {
     public static let channel = "petrel_changes"
 
     private let database: Database
+    /// The node's copy of the access rules, trusted while this hub listens.
+    public nonisolated let accessRules = AccessRuleCache()
     private var subscribers: [Int64: [Int: AsyncStream<ChangeEvent>.Continuation]] = [:]
     private var nextID = 0
     private var ready: [CheckedContinuation<Void, Never>] = []
@@ -74,6 +77,7 @@ public actor ChangeEventHub {
 
     private func setListening(_ value: Bool) {
         listening = value
+        accessRules.setListening(value)
         if value {
             for waiter in ready { waiter.resume() }
             ready.removeAll()
@@ -107,7 +111,11 @@ public actor ChangeEventHub {
                     first = false
                     delay = .milliseconds(100)
                     for try await notification in notifications {
-                        if let event = ChangeEvent(payload: notification.payload) { self.dispatch(event) }
+                        if let event = ChangeEvent(payload: notification.payload) {
+                            self.dispatch(event)
+                        } else if notification.payload == "access" {
+                            self.accessRules.invalidate()
+                        }
                     }
                 }
             } catch {

@@ -50,46 +50,74 @@ public struct StoreSMTPBackend: SMTPBackend {
     public let limits: ResolutionLimits
     /// Accepts share transactions under load (group commit).
     public let commits: GroupCommit
+    /// The node's copy of the access rules (nil: ask the database at every MAIL and RCPT).
+    public let accessRules: AccessRuleCache?
 
     public var logins: any LoginService { authenticator }
 
-    public init(database: Database, authenticator: Authenticator, limits: ResolutionLimits) {
+    public init(database: Database, authenticator: Authenticator, limits: ResolutionLimits,
+                accessRules: AccessRuleCache? = nil) {
         directory = Directory(database: database)
         store = MessageStore(database: database)
         commits = GroupCommit(store: store)
         self.authenticator = authenticator
         self.limits = limits
+        self.accessRules = accessRules
     }
 
     /// With the default authentication settings (throttling on, SCRAM when possible).
-    public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits) {
+    public init(database: Database, hasher: PasswordHasher, limits: ResolutionLimits, accessRules: AccessRuleCache? = nil) {
         self.init(database: database, authenticator: Authenticator(directory: Directory(database: database), hasher: hasher),
-                  limits: limits)
+                  limits: limits, accessRules: accessRules)
+    }
+
+    /// The rules in memory, when the node holds a current copy.
+    private func cachedRules() async throws -> AccessRuleSet? {
+        try await accessRules?.rules(from: directory)
     }
 
     public func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
-        // An address PostgreSQL's inet would refuse (it never is: it comes from the socket) has no rule.
-        let ip = clientIP.flatMap { IPNetwork.parseAddress($0) != nil ? $0 : nil }
+        // An address PostgreSQL's inet would refuse (it never is: it comes from the socket) has
+        // no rule; an IPv4-mapped IPv6 address is the IPv4 address it carries.
+        let ip = clientIP.flatMap { IPNetwork.parseAddress($0) != nil ? Self.unmapped($0) : nil }
         guard ip != nil || sender != nil else { return (nil, nil) }
+        if let rules = try await cachedRules() {
+            return (ip.flatMap(rules.client(ip:)), sender.flatMap { rules.address(.sender, $0) })
+        }
         return try await directory.mailAccess(ip: ip, sender: sender)
+    }
+
+    static func unmapped(_ ip: String) -> String {
+        let prefix = "::ffff:"
+        guard ip.lowercased().hasPrefix(prefix), ip.contains(".") else { return ip }
+        return String(ip.dropFirst(prefix.count))
+    }
+
+    /// The recipient rule for an address, from memory when the node holds the rules.
+    private func recipientRule(_ address: String) async throws -> AccessRule? {
+        if let rules = try await cachedRules() { return rules.address(.recipient, address) }
+        return try await directory.addressAccess(.recipient, address: address)
     }
 
     public func recipient(_ mailbox: SMTPMailbox) async throws -> (rule: AccessRule?, route: RecipientRoute) {
         let text = mailbox.description
         guard !mailbox.isAddressLiteral, let domain = try? DomainName(mailbox.domain) else {
-            return (try await directory.addressAccess(.recipient, address: text), .remote)
+            return (try await recipientRule(text), .remote)
         }
         let address = mailbox.needsQuoting ? nil : try? EmailAddress(localPart: mailbox.localPart, domain: domain)
-        // The common case in one query: a plain account address, with the access rule.
+        // The common case in one query: a plain account address, with the access rule unless
+        // the node holds the rules.
         if let address, address.withoutSubaddress(delimiters: limits.subaddressDelimiters) == nil {
-            let (delivery, rule) = try await directory.recipientLookup(address, ruleFor: text)
+            let cached = try await cachedRules()
+            var (delivery, rule) = try await directory.recipientLookup(address, ruleFor: cached == nil ? text : nil)
+            if let cached { rule = cached.address(.recipient, text) }
             switch delivery {
             case .notOurs: return (rule, .remote)
             case .account(let account): return (rule, .local(accounts: [account], external: []))
             case .resolve: return (rule, try await resolve(address))
             }
         }
-        let rule = try await directory.addressAccess(.recipient, address: text)
+        let rule = try await recipientRule(text)
         guard try await directory.domainRole(domain) != nil else { return (rule, .remote) }
         guard let address else { return (rule, .unknown) }
         return (rule, try await resolve(address))

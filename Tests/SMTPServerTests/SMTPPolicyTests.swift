@@ -1,4 +1,5 @@
 import Foundation
+import MailAuth
 import MailCore
 import MailStore
 import Testing
@@ -102,6 +103,44 @@ struct SMTPPolicyTests {
             try await node.directory.removeAccessRule(kind: .client, pattern: "127.0.0.1/32")
             let blocked = try await node.client()
             #expect(try await blocked.command("MAIL FROM:<x@fine.test>").description == "554 5.7.1 Client host rejected: blocked network")
+        }
+    }
+
+    /// A node that keeps the rules in memory answers from its copy until the copy is dropped
+    /// (in `petrel serve`, by the table's change announcement; here by hand).
+    @Test func accessRulesFromTheNodesCopy() async throws {
+        let cache = AccessRuleCache()
+        cache.setListening(true)
+        try await SMTPTestNode.run(backend: { database in
+            StoreSMTPBackend(database: database, hasher: PasswordHasher(parameters: SMTPTestNode.hashParameters),
+                             limits: .default, accessRules: cache)
+        }) { node in
+            try await node.directory.addAccessRule(kind: .sender, pattern: "@spam.test", action: .reject, reply: "go away")
+            try await node.directory.addAccessRule(kind: .recipient, pattern: "@partner.test", action: .ok)
+            try await node.directory.addAccessRule(kind: .client, pattern: "127.0.0.0/8", action: .reject, reply: "blocked")
+            try await node.directory.addAccessRule(kind: .client, pattern: "127.0.0.1", action: .ok)
+            let c = try await node.client()
+            #expect(try await c.command("MAIL FROM:<x@spam.test>").description == "554 5.7.1 <x@spam.test>: Sender address rejected: go away")
+            #expect(try await c.command("MAIL FROM:<x@fine.test>").code == 250)
+            #expect(try await c.command("RCPT TO:<bob@partner.test>").code == 250)
+            #expect(try await c.command("RCPT TO:<demo@example.test>").code == 250)
+            #expect(cache.isLoaded)
+            // Changed in the table only: the copy still answers (proof that it is used)…
+            try await node.directory.removeAccessRule(kind: .client, pattern: "127.0.0.1")
+            try await node.directory.addAccessRule(kind: .recipient, pattern: "demo@example.test", action: .reject)
+            let before = try await node.client()
+            #expect(try await before.command("MAIL FROM:<x@fine.test>").code == 250)
+            #expect(try await before.command("RCPT TO:<demo@example.test>").code == 250)
+            // …until it is dropped.
+            cache.invalidate()
+            let after = try await node.client()
+            #expect(try await after.command("MAIL FROM:<x@fine.test>").description == "554 5.7.1 Client host rejected: blocked")
+            try await node.directory.removeAccessRule(kind: .client, pattern: "127.0.0.0/8")
+            cache.invalidate()
+            let again = try await node.client()
+            #expect(try await again.command("MAIL FROM:<x@fine.test>").code == 250)
+            #expect(try await again.command("RCPT TO:<demo@example.test>").description
+                    .hasPrefix("554 5.7.1 <demo@example.test>: Recipient address rejected"))
         }
     }
 

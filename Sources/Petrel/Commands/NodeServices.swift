@@ -22,7 +22,7 @@ enum NodeServices {
     }
 
     static func smtpService(_ configuration: PetrelConfiguration, database: Database, tls: TLSContextStore?,
-                            authenticator: Authenticator, logger: Logger) -> SMTPService {
+                            authenticator: Authenticator, hub: ChangeEventHub, logger: Logger) -> SMTPService {
         var smtp = SMTPConfiguration(hostname: configuration.hostname)
         smtp.maximumMessageSize = configuration.smtp.maximumMessageSize
         smtp.maximumRecipients = configuration.smtp.maximumRecipients
@@ -32,7 +32,8 @@ enum NodeServices {
         smtp.authOnMX = configuration.smtp.authOnMX
         if let postmaster = configuration.smtp.postmaster { smtp.postmaster = postmaster }
         smtp.tls = tls
-        let backend = StoreSMTPBackend(database: database, authenticator: authenticator, limits: configuration.resolution)
+        let backend = StoreSMTPBackend(database: database, authenticator: authenticator, limits: configuration.resolution,
+                                       accessRules: hub.accessRules)
         return SMTPService(configuration: smtp, backend: backend, logger: logger)
     }
 

@@ -57,11 +57,13 @@ struct Node {
             let tls = try NodeServices.tlsStore(configuration)
             let authenticator = configuration.authenticator(database: database, hasher: context.hasher, logger: logger)
             try? await authenticator.refreshSCRAMOffer()
-            let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, authenticator: authenticator, logger: logger)
-            // One LISTEN connection for the node: IMAP IDLE sessions hear of every node's changes.
+            // One LISTEN connection for the node: IMAP IDLE sessions hear of every node's changes,
+            // and SMTP of changes to the access rules it keeps in memory.
             let hub = ChangeEventHub(database: database)
             let listening = Task { await hub.run() }
             defer { listening.cancel() }
+            let smtp = NodeServices.smtpService(configuration, database: database, tls: tls, authenticator: authenticator, hub: hub,
+                                                logger: logger)
             let imap = NodeServices.imapService(configuration, database: database, tls: tls, authenticator: authenticator, hub: hub,
                                                 logger: logger)
             let pop3 = NodeServices.pop3Service(configuration, database: database, tls: tls, authenticator: authenticator, logger: logger)
