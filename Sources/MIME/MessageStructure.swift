@@ -43,10 +43,19 @@ public struct MessageStructure: Sendable, Equatable, Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.unkeyedContainer()
-        for part in parts {
-            try container.encode([part.headerStart, part.headerEnd, part.bodyStart, part.bodyEnd, Int(part.kind.rawValue)] + part.children)
-        }
+        for part in parts { try container.encode(part.row) }
     }
+
+    /// The same encoding as JSON text, made directly (JSONEncoder was about 1 % of the SMTP
+    /// node's CPU per message).
+    public var jsonText: String {
+        "[" + parts.map { "[" + $0.row.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]"
+    }
+}
+
+extension MessageStructure.Part {
+    /// `[hs, he, bs, be, kind, c1, c2, …]`.
+    var row: [Int] { [headerStart, headerEnd, bodyStart, bodyEnd, Int(kind.rawValue)] + children }
 }
 
 /// A `section` of RFC 3501 §6.4.5 FETCH BODY[section], already parsed.

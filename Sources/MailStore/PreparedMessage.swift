@@ -29,9 +29,9 @@ public struct PreparedMessage: Sendable {
         envelope = parsed.envelopeBytes
         bodyStructure = parsed.bodyStructureBytes
         body = parsed.bodyBytes
-        structureJSON = String(decoding: (try? JSONEncoder().encode(parsed.structure)) ?? Data("[]".utf8), as: UTF8.self)
+        structureJSON = parsed.structure.jsonText
         if let date = parsed.header.all(named: "Date").last, let day = DateHeader.day(date.value) {
-            sentOn = String(format: "%04d-%02d-%02d", day.year, day.month, day.day)
+            sentOn = Self.digits(day.year, 4) + "-" + Self.digits(day.month, 2) + "-" + Self.digits(day.day, 2)
         } else {
             sentOn = nil
         }
@@ -40,6 +40,12 @@ public struct PreparedMessage: Sendable {
         headerText = Self.withoutNUL(search.headers)
         bodyText = Self.withoutNUL(search.body)
         searchWords = SearchWords.indexWords(headerText, bodyText)
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits.
+    static func digits(_ n: Int, _ width: Int) -> String {
+        let text = String(n)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
     /// PostgreSQL text cannot hold NUL: each becomes U+FFFD (scanned first, as almost no

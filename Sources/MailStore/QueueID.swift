@@ -12,8 +12,13 @@ public enum QueueID {
             time.append(alphabet[Int(micros & 31)])
             micros >>= 5
         }
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<6).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] }
+        // 30 random bits, 5 per character (one call to the system's generator).
+        var bits = UInt64.random(in: 0..<(1 << 30))
+        var random: [Character] = []
+        for _ in 0..<6 {
+            random.append(alphabet[Int(bits & 31)])
+            bits >>= 5
+        }
         return String(time.reversed()) + String(random)
     }
 }

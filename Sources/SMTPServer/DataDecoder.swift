@@ -34,11 +34,39 @@ public struct DataDecoder {
         if body.count < limit { body.append(byte) } else { overflowed = true }
     }
 
+    /// Emits a run of bytes; returns its length.
+    private mutating func emit(_ run: some Collection<UInt8>) -> Int {
+        let count = run.count
+        let room = limit - body.count
+        if count <= room {
+            body.append(contentsOf: run)
+        } else {
+            body.append(contentsOf: run.prefix(max(0, room)))
+            overflowed = true
+        }
+        return count
+    }
+
     /// Consumes bytes; returns how many belong to the body (through the end marker) and
     /// whether the end was found. Bytes after the marker are the next command's.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> (consumed: Int, finished: Bool) {
         var consumed = 0
-        for byte in bytes {
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            if case .middle = state {
+                // The rest of a line up to its CR or LF, copied at once.
+                var end = index
+                while end != bytes.endIndex, bytes[end] != UInt8(ascii: "\r"), bytes[end] != UInt8(ascii: "\n") {
+                    bytes.formIndex(after: &end)
+                }
+                if end != index {
+                    consumed += emit(bytes[index..<end])
+                    index = end
+                    continue
+                }
+            }
+            let byte = bytes[index]
+            bytes.formIndex(after: &index)
             consumed += 1
             switch state {
             case .lineStart(let afterCRLF):

@@ -140,6 +140,9 @@ import Testing
         // The stored form round-trips.
         let decoded = try JSONDecoder().decode(MessageStructure.self, from: JSONEncoder().encode(structure))
         #expect(decoded == structure)
+        // The text the node stores (made without JSONEncoder) is the same JSON.
+        #expect(try JSONDecoder().decode(MessageStructure.self, from: Data(structure.jsonText.utf8)) == structure)
+        #expect(structure.jsonText == String(decoding: try JSONEncoder().encode(structure), as: UTF8.self))
     }
 
     @Test func transferDecodingAndSearchText() {

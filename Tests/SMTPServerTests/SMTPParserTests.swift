@@ -100,10 +100,43 @@ struct SMTPParserTests {
         #expect(result.finished && result.overflow && result.body.utf8.count == 100)
     }
 
+    /// Runs of ordinary bytes are copied at once: however the input is cut into reads, and
+    /// wherever the limit falls, the answer is the same.
+    @Test func dataDecoderAnswersAlikeHoweverTheInputIsCut() {
+        var random = SplitMix64(seed: 5321)
+        for _ in 0..<400 {
+            let length = Int.random(in: 0..<120, using: &random)
+            let input = String((0..<length).map { _ in "ab.\r\n".randomElement(using: &random)! }) + "\r\n.\r\nNOOP\r\n"
+            let whole = Self.decode(input, step: 1 << 20)
+            #expect(whole.finished)
+            for step in [1, 2, 5, 64] {
+                let cut = Self.decode(input, step: step)
+                #expect(cut.body == whole.body && cut.rest == whole.rest && cut.finished, "\(input.debugDescription) step \(step)")
+            }
+            let limit = Int.random(in: 0..<40, using: &random)
+            let limited = Self.decode(input, step: 3, limit: limit)
+            #expect(limited.body == String(whole.body.utf8.prefix(limit))!, "\(input.debugDescription) limit \(limit)")
+            #expect(limited.overflow == (whole.body.utf8.count > limit) && limited.rest == whole.rest)
+        }
+    }
+
     /// The Received date is RFC 5322 §3.3 date-time in UTC, built without DateFormatter.
     @Test func receivedDates() {
         #expect(RFC5322Date.string(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 +0000")
         #expect(RFC5322Date.string(Date(timeIntervalSince1970: 1_795_478_132.9)) == "Mon, 23 Nov 2026 23:55:32 +0000")
         #expect(RFC5322Date.string(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
+    }
+}
+
+/// A seeded generator, so that a failing random case can be reproduced.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
