@@ -57,7 +57,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
 
     /// The bytes of an IPv4 (4) or IPv6 (16) address in text form; nil if it is not one.
     public static func parseAddress(_ text: String) -> [UInt8]? {
-        if text.contains(":") { return parseIPv6(text) }
+        if text.utf8.contains(UInt8(ascii: ":")) { return parseIPv6(text) }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
@@ -72,7 +72,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         guard text.count <= 45 else { return nil }
         var text = Substring(text)
         var tail4: [UInt8] = []
-        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
+        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].utf8.contains(UInt8(ascii: ".")) {
             guard let v4 = parseAddress(String(text[text.index(after: lastColon)...])) else { return nil }
             tail4 = v4
             text = text[...lastColon]

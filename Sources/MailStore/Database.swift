@@ -171,7 +171,7 @@ public final class Database: Sendable {
     ) async throws -> Result {
         let flag = NIOLockedValueBox(false)
         let timeout = requestTimeout
-        let location = url.location
+        let url = self.url
         return try await withoutActuallyEscaping(operation) { operation in
             try await withThrowingTaskGroup(of: Result?.self) { group in
                 nonisolated(unsafe) let operation = operation
@@ -179,7 +179,7 @@ public final class Database: Sendable {
                 group.addTask {
                     try await Task.sleep(for: timeout)
                     if flag.withLockedValue({ $0 }) { return nil }
-                    throw StoreError(.unreachable, "cannot reach the database at \(location): no connection within \(timeout)")
+                    throw StoreError(.unreachable, "cannot reach the database at \(url.location): no connection within \(timeout)")
                 }
                 while let next = try await group.next() {
                     if let result = next {

@@ -32,7 +32,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// The endpoint as a person would name it in an error ("127.0.0.1:5432", "/run/petrel/.s.PGSQL.5432").
     public var location: String {
         switch endpoint {
-        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .tcp(let host, let port): return host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
         case .unixSocket(let dir, let port): return "\(dir)/.s.PGSQL.\(port)"
         }
     }

@@ -89,7 +89,7 @@ public struct StoreSMTPBackend: SMTPBackend {
 
     static func unmapped(_ ip: String) -> String {
         let prefix = "::ffff:"
-        guard ip.lowercased().hasPrefix(prefix), ip.contains(".") else { return ip }
+        guard ip.lowercased().hasPrefix(prefix), ip.utf8.contains(UInt8(ascii: ".")) else { return ip }
         return String(ip.dropFirst(prefix.count))
     }
 

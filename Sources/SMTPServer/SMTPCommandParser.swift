@@ -14,10 +14,10 @@ public enum SMTPCommandParser {
         let rest = String(trimmed[verbEnd...].drop(while: { $0 == " " }))
         switch verb {
         case "HELO":
-            guard !rest.isEmpty, !rest.contains(" ") else { throw .syntax("HELO hostname") }
+            guard !rest.isEmpty, !rest.utf8.contains(UInt8(ascii: " ")) else { throw .syntax("HELO hostname") }
             return .helo(rest)
         case "EHLO":
-            guard !rest.isEmpty, !rest.contains(" ") else { throw .syntax("EHLO hostname") }
+            guard !rest.isEmpty, !rest.utf8.contains(UInt8(ascii: " ")) else { throw .syntax("EHLO hostname") }
             return .ehlo(rest)
         case "MAIL":
             guard let pathText = value(afterKeyword: "FROM:", in: rest) else { throw .syntax("MAIL FROM:<address>") }

@@ -30,7 +30,7 @@ public struct SMTPMailbox: Sendable, Equatable, CustomStringConvertible {
     /// Routing through the local part (`user%remote@here`, `remote!user@here`,
     /// `"user@remote"@here`): the classic open-relay tricks (Postfix `allow_untrusted_routing`).
     public var hasSenderRouting: Bool {
-        localPart.contains("%") || localPart.contains("!") || localPart.contains("@")
+        localPart.utf8.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "!") || $0 == UInt8(ascii: "@") }
     }
 }
 
