@@ -99,6 +99,20 @@ import Testing
         }
     }
 
+    @Test func aCopyIsNeverOlderThanItsMaximumAge() async throws {
+        try await TestDatabase.withMigrated { database in
+            let dir = Directory(database: database)
+            // Listening by hand, so that nothing announces the change below to this copy.
+            let cache = AccessRuleCache(maximumAge: .seconds(1))
+            cache.setListening(true)
+            #expect(try await cache.rules(from: dir)?.count == 0)
+            _ = try await dir.addAccessRule(kind: .recipient, pattern: "abuse@", action: .ok)
+            #expect(try await cache.rules(from: dir)?.count == 0)
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await cache.rules(from: dir)?.address(.recipient, "abuse@example.test")?.action == .ok)
+        }
+    }
+
     private func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
         for _ in 0..<500 {
             if condition() { return }
