@@ -39,14 +39,40 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     /// Whether the address `bytes` (as `parseAddress` makes them) is inside this network.
     public func contains(bytes: [UInt8]) -> Bool {
         var bytes = bytes
-        if bytes.count == 16 && address.count == 4 && bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+        if bytes.count == 16 && address.count == 4 && Self.isMapped(bytes) {
             bytes = Array(bytes[12...])
         }
         guard bytes.count == address.count else { return false }
         return Self.masked(bytes, prefixLength) == address
     }
 
-    static func masked(_ bytes: [UInt8], _ length: Int) -> [UInt8] {
+    /// The IPv4 network an IPv4-mapped IPv6 network (`::ffff:192.0.2.0/120`) stands for;
+    /// any other network as it is.
+    public var unmapped: IPNetwork {
+        guard address.count == 16, prefixLength >= 96, Self.isMapped(address) else { return self }
+        return IPNetwork(address: Array(address[12...]), prefixLength: prefixLength - 96)
+    }
+
+    private init(address: [UInt8], prefixLength: Int) {
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
+    /// An address as text (`192.0.2.1`, `2001:db8::1`), an IPv4-mapped IPv6 address as the IPv4
+    /// address it carries (`::ffff:192.0.2.1` → `192.0.2.1`); nil if it is not an address.
+    public static func unmappedAddress(_ text: String) -> String? {
+        guard let bytes = parseAddress(text) else { return nil }
+        guard bytes.count == 16, isMapped(bytes) else { return text }
+        return bytes[12...].map(String.init).joined(separator: ".")
+    }
+
+    /// Whether 16 address bytes are `::ffff:0:0/96`.
+    static func isMapped(_ bytes: [UInt8]) -> Bool {
+        bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+    }
+
+    /// The masked bytes of an address (as `parseAddress` makes them) for a prefix length.
+    public static func masked(_ bytes: [UInt8], _ length: Int) -> [UInt8] {
         var out = bytes
         for i in 0..<out.count {
             let bits = max(0, min(8, length - i * 8))

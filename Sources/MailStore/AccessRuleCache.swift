@@ -9,12 +9,20 @@ import NIOConcurrencyHelpers
 /// also never older than `maximumAge`, in case a LISTEN connection dies without the node
 /// noticing (a network that drops packets instead of refusing them).
 public final class AccessRuleCache: Sendable {
+    private enum Copy {
+        case none
+        /// Being loaded, for the generation it was asked in; every caller waits for this one.
+        case loading(Task<AccessRuleSet?, any Error>, generation: Int)
+        case loaded(AccessRuleSet, at: ContinuousClock.Instant)
+        /// A rule cannot be read in memory: ask the database until the table changes.
+        case unusable
+    }
+
     private struct State {
         var listening = false
         /// Bumped by every change; a load that began before one is not kept.
         var generation = 0
-        var rules: AccessRuleSet?
-        var loadedAt = ContinuousClock.now
+        var copy = Copy.none
     }
 
     private let state = NIOLockedValueBox(State())
@@ -24,22 +32,49 @@ public final class AccessRuleCache: Sendable {
         self.maximumAge = maximumAge
     }
 
-    /// The rules, loaded from `directory` when the copy is missing or too old; nil while
-    /// changes cannot be heard (or a rule cannot be read in memory).
+    /// The rules, loaded from `directory` when the copy is missing or too old (one load at a
+    /// time: callers meanwhile wait for it); nil while changes cannot be heard, or when a rule
+    /// cannot be read in memory.
     public func rules(from directory: Directory) async throws -> AccessRuleSet? {
-        let now = ContinuousClock.now
-        let (listening, generation, cached) = state.withLockedValue { state in
-            if state.rules != nil && now - state.loadedAt > maximumAge { state.rules = nil }
-            return (state.listening, state.generation, state.rules)
+        enum Next {
+            case answer(AccessRuleSet?)
+            case wait(Task<AccessRuleSet?, any Error>, generation: Int)
         }
-        guard listening else { return nil }
-        if let cached { return cached }
-        guard let loaded = AccessRuleSet(try await directory.accessRules()) else { return nil }
-        state.withLockedValue {
-            if $0.listening && $0.generation == generation {
-                $0.rules = loaded
-                $0.loadedAt = now
+        let now = ContinuousClock.now
+        let maximumAge = self.maximumAge
+        let next: Next = state.withLockedValue { state in
+            guard state.listening else { return .answer(nil) }
+            switch state.copy {
+            case .loaded(let rules, let at) where now - at <= maximumAge:
+                return .answer(rules)
+            case .unusable:
+                return .answer(nil)
+            case .loading(let task, let generation) where generation == state.generation:
+                return .wait(task, generation: generation)
+            default:
+                let task = Task { AccessRuleSet(try await directory.accessRules()) }
+                state.copy = .loading(task, generation: state.generation)
+                return .wait(task, generation: state.generation)
             }
+        }
+        guard case .wait(let load, let generation) = next else {
+            if case .answer(let rules) = next { return rules }
+            return nil
+        }
+        let loaded: AccessRuleSet?
+        do {
+            loaded = try await load.value
+        } catch {
+            // Failed (the database is down, say): the next look-up tries again.
+            state.withLockedValue {
+                if case .loading(_, let g) = $0.copy, g == generation { $0.copy = .none }
+            }
+            throw error
+        }
+        state.withLockedValue {
+            // Kept only if nothing changed meanwhile (the copy is still this load's).
+            guard $0.listening, $0.generation == generation, case .loading = $0.copy else { return }
+            $0.copy = loaded.map { .loaded($0, at: now) } ?? .unusable
         }
         return loaded
     }
@@ -48,7 +83,7 @@ public final class AccessRuleCache: Sendable {
     public func invalidate() {
         state.withLockedValue {
             $0.generation += 1
-            $0.rules = nil
+            $0.copy = .none
         }
     }
 
@@ -58,10 +93,12 @@ public final class AccessRuleCache: Sendable {
         state.withLockedValue {
             $0.listening = listening
             $0.generation += 1
-            $0.rules = nil
+            $0.copy = .none
         }
     }
 
     /// Whether a copy is held now (for tests).
-    public var isLoaded: Bool { state.withLockedValue { $0.rules != nil } }
+    public var isLoaded: Bool {
+        state.withLockedValue { if case .loaded = $0.copy { return true } else { return false } }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MailCore
 import PostgresNIO
 
 /// What an access rule applies to (Postfix: check_client_access, check_sender_access,
@@ -30,7 +31,12 @@ extension Directory {
     static func normaliseAccessPattern(_ kind: AccessRuleKind, _ raw: String) throws -> String {
         let pattern = raw.trimmingCharacters(in: .whitespaces)
         guard !pattern.isEmpty, pattern.utf8.count <= 512 else { throw StoreError(.invalid, "an access pattern needs 1-512 characters") }
-        if kind == .client { return pattern }
+        if kind == .client {
+            // An IPv4-mapped IPv6 network is stored as the IPv4 network: a mapped client address
+            // is matched as the IPv4 address it carries.
+            if let network = try? IPNetwork(pattern), network.unmapped != network { return network.unmapped.description }
+            return pattern
+        }
         let lowered = pattern.lowercased()
         guard lowered.filter({ $0 == "@" }).count == 1, lowered != "@",
               !lowered.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
@@ -91,7 +97,7 @@ extension Directory {
         let rows = try await database.query("""
             SELECT id, kind, network::text, action, reply, created_at FROM access_rules
             WHERE kind = 'client' AND network >>= \(ip)::inet
-            ORDER BY masklen(network) DESC LIMIT 1
+            ORDER BY masklen(network) DESC, id LIMIT 1
             """)
         for try await rule in rows.decode((Int64, String, String, String, String, Date).self) { return Self.rule(rule) }
         return nil

@@ -9,10 +9,10 @@ import PostgresNIO
 /// MAIL FROM's client rule for an IP (NULL: not wanted) and sender rule for an address's three
 /// patterns (NULLs: none), as `Directory.mailAccess` answers them.
 struct MailAccessStatement: PostgresPreparedStatement {
-    static let name = "petrel_mail_access_v1"
+    static let name = "petrel_mail_access_v2"
     static let sql = """
         (SELECT id, kind, network::text, action, reply, created_at FROM access_rules
-         WHERE kind = 'client' AND network >>= $1::inet ORDER BY masklen(network) DESC LIMIT 1)
+         WHERE kind = 'client' AND network >>= $1::inet ORDER BY masklen(network) DESC, id LIMIT 1)
         UNION ALL
         (SELECT id, kind, pattern, action, reply, created_at FROM access_rules
          WHERE kind = 'sender' AND pattern IN ($2, $3, $4)

@@ -79,18 +79,12 @@ public struct StoreSMTPBackend: SMTPBackend {
     public func mailAccess(clientIP: String?, sender: String?) async throws -> (client: AccessRule?, sender: AccessRule?) {
         // An address PostgreSQL's inet would refuse (it never is: it comes from the socket) has
         // no rule; an IPv4-mapped IPv6 address is the IPv4 address it carries.
-        let ip = clientIP.flatMap { IPNetwork.parseAddress($0) != nil ? Self.unmapped($0) : nil }
+        let ip = clientIP.flatMap(IPNetwork.unmappedAddress)
         guard ip != nil || sender != nil else { return (nil, nil) }
         if let rules = try await cachedRules() {
             return (ip.flatMap(rules.client(ip:)), sender.flatMap { rules.address(.sender, $0) })
         }
         return try await directory.mailAccess(ip: ip, sender: sender)
-    }
-
-    static func unmapped(_ ip: String) -> String {
-        let prefix = "::ffff:"
-        guard ip.lowercased().hasPrefix(prefix), ip.utf8.contains(UInt8(ascii: ".")) else { return ip }
-        return String(ip.dropFirst(prefix.count))
     }
 
     /// The recipient rule for an address, from memory when the node holds the rules.

@@ -9,21 +9,27 @@ import Testing
     @Test func theCopyAnswersAsTheTableDoes() async throws {
         try await TestDatabase.withMigrated { database in
             let dir = Directory(database: database)
+            // `10.1.2.3` and `10.1.2.3/32` name one network: the older rule answers, here and in SQL.
             for (pattern, action) in [("10.0.0.0/8", AccessAction.reject), ("10.1.0.0/16", .ok), ("10.1.2.3", .reject),
-                                      ("2001:db8::/32", .reject), ("2001:db8:1::/48", .ok), ("192.0.2.0/24", .reject)] {
+                                      ("10.1.2.3/32", .ok), ("2001:db8::/32", .reject), ("2001:db8:1::/48", .ok),
+                                      ("192.0.2.0/24", .reject)] {
                 _ = try await dir.addAccessRule(kind: .client, pattern: pattern, action: action, reply: pattern)
             }
+            // An IPv4-mapped IPv6 network is stored as the IPv4 network it stands for.
+            let mapped = try await dir.addAccessRule(kind: .client, pattern: "::ffff:198.51.100.0/120", action: .reject)
+            #expect(mapped.pattern == "198.51.100.0/24")
             for (kind, pattern, action) in [(AccessRuleKind.sender, "@spam.test", AccessAction.reject),
                                             (.sender, "bot@spam.test", .ok), (.sender, "postmaster@", .ok),
                                             (.recipient, "@local.test", .reject), (.recipient, "plain@local.test", .ok),
-                                            (.recipient, "abuse@", .ok), (.recipient, "@spam.test", .ok)] {
+                                            (.recipient, "abuse@", .ok), (.recipient, "@spam.test", .ok),
+                                            (.sender, "jos\u{E9}@", .reject)] {
                 _ = try await dir.addAccessRule(kind: kind, pattern: pattern, action: action)
             }
             let rules = try #require(AccessRuleSet(try await dir.accessRules()))
-            #expect(rules.count == 13)
+            #expect(rules.count == 16)
 
             // Most specific first, as a user of Postfix's access tables expects.
-            #expect(rules.client(ip: "10.1.2.3")?.pattern == "10.1.2.3/32")
+            #expect(rules.client(ip: "10.1.2.3")?.pattern == "10.1.2.3/32" && rules.client(ip: "10.1.2.3")?.action == .reject)
             #expect(rules.client(ip: "10.1.9.9")?.pattern == "10.1.0.0/16")
             #expect(rules.client(ip: "10.200.0.1")?.pattern == "10.0.0.0/8")
             #expect(rules.client(ip: "2001:db8:1::5")?.action == .ok)
@@ -33,14 +39,19 @@ import Testing
             #expect(rules.address(.recipient, "bot@spam.test")?.pattern == "@spam.test")
             // An IPv4-mapped IPv6 client is the IPv4 address it carries.
             #expect(rules.client(ip: "::ffff:192.0.2.77")?.pattern == "192.0.2.0/24")
+            #expect(rules.client(ip: "::ffff:198.51.100.7")?.pattern == "198.51.100.0/24")
+            // Patterns compare byte for byte, as PostgreSQL's text does: a decomposed é is another name.
+            #expect(rules.address(.sender, "jos\u{E9}@example.test")?.action == .reject)
+            #expect(rules.address(.sender, "jose\u{301}@example.test") == nil)
 
             // And the same answers as the table, for every probe.
             for ip in ["10.1.2.3", "10.1.9.9", "10.200.0.1", "11.0.0.1", "2001:db8::1", "2001:db8:1::5", "2001:db9::1",
-                       "192.0.2.77", "127.0.0.1", "::1"] {
+                       "192.0.2.77", "198.51.100.7", "127.0.0.1", "::1"] {
                 #expect(rules.client(ip: ip) == (try await dir.clientAccess(ip: ip)), "\(ip)")
             }
             for text in ["bot@spam.test", "x@SPAM.test", "postmaster@anything.test", "plain@local.test", "other@local.test",
-                         "abuse@elsewhere.test", "nobody@nowhere.test", "no-at-sign"] {
+                         "abuse@elsewhere.test", "nobody@nowhere.test", "no-at-sign", "jos\u{E9}@example.test",
+                         "jose\u{301}@example.test"] {
                 for kind in [AccessRuleKind.sender, .recipient] {
                     #expect(rules.address(kind, text) == (try await dir.addressAccess(kind, address: text)), "\(kind) \(text)")
                 }

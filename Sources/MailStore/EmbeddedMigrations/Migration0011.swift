@@ -13,7 +13,8 @@ extension EmbeddedMigrations {
 -- refcount, the mailbox row takes its UIDs and its counts in one UPDATE, the account's usage
 -- is added right after the quota check under the same lock, and it sends the NOTIFY. Its
 -- INSERT into messages tells the trigger so through the transaction-local setting
--- petrel.counted, which it sets just before and clears just after that one statement;
+-- petrel.counted (set to the transaction's id, so that a stray session-wide SET cannot turn
+-- the counting off), which it sets just before and clears just after that one statement;
 -- every other INSERT into messages (APPEND, COPY, MOVE, petrel_accept) is still counted by
 -- the trigger.
 --
@@ -26,7 +27,7 @@ CREATE OR REPLACE FUNCTION petrel_messages_inserted() RETURNS trigger LANGUAGE p
 SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 BEGIN
     -- Rows inserted by petrel_accept_together, which counted them itself.
-    IF current_setting('petrel.counted', true) = 'on' THEN
+    IF current_setting('petrel.counted', true) = txid_current()::text THEN
         RETURN NULL;
     END IF;
     UPDATE message_bodies b SET refcount = b.refcount + n.c
@@ -129,7 +130,7 @@ BEGIN
         IF coalesce(cardinality(got_accounts), 0) < cardinality(box_accounts) THEN
             RAISE EXCEPTION 'refused' USING ERRCODE = 'PT002';
         END IF;
-        PERFORM set_config('petrel.counted', 'on', true);
+        PERFORM set_config('petrel.counted', txid_current()::text, true);
         RETURN QUERY
         WITH copies AS (
             SELECT c.m, c.a, c.b, c.p, g.v, g.f + row_number() OVER (PARTITION BY c.a, c.b ORDER BY c.k) - 1 AS u, g.s
