@@ -140,6 +140,50 @@ import Testing
             #expect(try await f.usage(bob.id).messages == 60)
         }
     }
+
+    /// One transaction at a time, so that messages share it; but one that is held up (here by a
+    /// lock on Ann's account row, taken elsewhere) lets a second start after `overlapAfter`.
+    @Test(.timeLimit(.minutes(1)), arguments: [true, false])
+    func aHeldUpBatchLetsAnotherStartAfterAWhile(overlap: Bool) async throws {
+        try await TestDatabase.withMigrated { database in
+            let f = MailFixture(database)
+            let ann = try await f.account("ann@d.test")
+            let bob = try await f.account("bob@d.test")
+            let commits = GroupCommit(store: f.messages, maximumInFlight: 2,
+                                      overlapAfter: overlap ? .milliseconds(100) : .seconds(3600))
+            let done = Flag()
+            let annStored = try await database.client.withTransaction(logger: TestDatabase.logger) { connection in
+                _ = try await connection.query("SELECT 1 FROM accounts WHERE id = \(ann.id) FOR UPDATE", logger: TestDatabase.logger)
+                let annTask = Task { try await commits.accept(Self.inbound("to ann", to: [ann])) }
+                try await Task.sleep(for: .milliseconds(200))   // Ann's batch is running, waiting for the lock
+                let bobTask = Task {
+                    let stored = try await commits.accept(Self.inbound("to bob", to: [bob]))
+                    await done.set()
+                    return stored
+                }
+                if overlap {
+                    // Bob's message does not wait for Ann's batch.
+                    #expect(try await bobTask.value.map(\.uid) == [1])
+                } else {
+                    // Bob's message waits for the one running transaction.
+                    try await Task.sleep(for: .milliseconds(500))
+                    #expect(await !done.value)
+                }
+                return annTask
+            }
+            // The lock is gone: Ann's message is stored, and Bob's too.
+            #expect(try await annStored.value.map(\.uid) == [1])
+            for _ in 0..<250 where await !done.value { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await done.value)
+            #expect(try await f.int("SELECT count(*) FROM messages") == 2)
+        }
+    }
+}
+
+/// A yes/no that tasks can set and read.
+actor Flag {
+    private(set) var value = false
+    func set() { value = true }
 }
 
 extension Result {
