@@ -12,7 +12,7 @@ extension EmbeddedMigrations {
 -- so it now writes the counters in those same steps: the body row is inserted with its
 -- refcount, the mailbox row takes its UIDs and its counts in one UPDATE, the account's usage
 -- is added right after the quota check under the same lock, and it sends the NOTIFY. Its
--- INSERT into messages tells the trigger so through the transaction-local setting
+-- INSERT into messages keeps the trigger from firing through the transaction-local setting
 -- petrel.counted (set to the transaction's id, so that a stray session-wide SET cannot turn
 -- the counting off), which it sets just before and clears just after that one statement;
 -- every other INSERT into messages (APPEND, COPY, MOVE, petrel_accept) is still counted by
@@ -23,27 +23,12 @@ extension EmbeddedMigrations {
 -- content, then domains, accounts and mailboxes), so only the message-by-message path needs
 -- them up front: it now takes them there, after the attempt was undone.
 
-CREATE OR REPLACE FUNCTION petrel_messages_inserted() RETURNS trigger LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
-BEGIN
-    -- Rows inserted by petrel_accept_together, which counted them itself.
-    IF current_setting('petrel.counted', true) = txid_current()::text THEN
-        RETURN NULL;
-    END IF;
-    UPDATE message_bodies b SET refcount = b.refcount + n.c
-      FROM (SELECT body_id, count(*) AS c FROM new_rows GROUP BY body_id) n WHERE b.id = n.body_id;
-    UPDATE mailboxes m SET message_count = m.message_count + n.c, unseen_count = m.unseen_count + n.u,
-                           total_size = m.total_size + n.s
-      FROM (SELECT account_id, mailbox_id, count(*) AS c, count(*) FILTER (WHERE flags & 1 = 0) AS u, sum(size) AS s
-              FROM new_rows GROUP BY account_id, mailbox_id) n
-     WHERE m.account_id = n.account_id AND m.id = n.mailbox_id;
-    UPDATE accounts a SET used_bytes = a.used_bytes + n.s, used_messages = a.used_messages + n.c
-      FROM (SELECT account_id, count(*) AS c, sum(size) AS s FROM new_rows GROUP BY account_id) n
-     WHERE a.id = n.account_id;
-    PERFORM pg_notify('petrel_changes', format('%s %s append %s', n.account_id, n.mailbox_id, n.modseq))
-       FROM (SELECT account_id, mailbox_id, max(modseq) AS modseq FROM new_rows GROUP BY account_id, mailbox_id) n;
-    RETURN NULL;
-END $$;
+-- The trigger itself is unchanged (0003); it is just not fired for those rows.
+DROP TRIGGER messages_inserted ON messages;
+CREATE TRIGGER messages_inserted AFTER INSERT ON messages
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    WHEN (current_setting('petrel.counted', true) IS DISTINCT FROM txid_current()::text)
+    EXECUTE FUNCTION petrel_messages_inserted();
 
 -- As 0010's, with the counters kept here (see above). Raises PT002, having written nothing
 -- that survives its caller's subtransaction, when an account lacks room for what the batch
